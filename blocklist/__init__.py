@@ -1,0 +1,1 @@
+"""Unlicensed-exchanger domains: normalisation, the AFSA register, the licensed check and ISP feeds."""

@@ -1,0 +1,26 @@
+"""Address validation and normalisation for every chain the registry lists.
+
+``normalize(address, chain)`` is the single entry point: it returns the canonical form (EVM lowercase, Tron base58,
+Bitcoin bech32 lowercase) and the chain, or raises ``AddressError`` naming the reason (checksum, length, prefix,
+characters) so that an HTTP caller gets a 422 it can act on.
+"""
+
+from chains.addresses.normalize import (
+    EVM_NETWORKS,
+    LISTING_CHAINS,
+    AddressError,
+    NormalizedAddress,
+    chain_family,
+    detect_chain,
+    normalize,
+)
+
+__all__ = [
+    "EVM_NETWORKS",
+    "LISTING_CHAINS",
+    "AddressError",
+    "NormalizedAddress",
+    "chain_family",
+    "detect_chain",
+    "normalize",
+]

@@ -1,0 +1,240 @@
+"""Per-chain address rules.
+
+Libraries do the encodings (``base58`` for base58check, ``bech32`` for segwit, ``eth_utils`` for EIP-55); this
+module only decides which rule applies and turns their failures into reasons a caller understands.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+import base58
+from eth_utils import to_checksum_address
+
+Reason = Literal["checksum", "length", "prefix", "characters", "format", "chain"]
+
+EVM_NETWORKS: frozenset[str] = frozenset(
+    {"eth", "bsc", "polygon", "arbitrum", "optimism", "base", "avalanche", "etc", "fantom", "linea"}
+)
+"""EVM networks share one address space: an address is the same key on all of them."""
+
+BASE58_VERSIONS: dict[str, frozenset[bytes]] = {
+    "btc": frozenset({b"\x00", b"\x05"}),
+    "ltc": frozenset({b"\x30", b"\x32", b"\x05"}),
+    "bsv": frozenset({b"\x00", b"\x05"}),
+    "btg": frozenset({b"\x26", b"\x17"}),
+    "dash": frozenset({b"\x4c", b"\x10"}),
+    "xvg": frozenset({b"\x1e", b"\x21"}),
+    "zec": frozenset({b"\x1c\xb8", b"\x1c\xbd"}),
+    "bch": frozenset({b"\x00", b"\x05"}),
+    "tron": frozenset({b"\x41"}),
+}
+"""Version bytes of the base58check forms: a valid checksum under the wrong version is a wrong-chain address."""
+
+SEGWIT_HRP: dict[str, str] = {"btc": "bc", "ltc": "ltc"}
+
+LISTING_CHAINS: frozenset[str] = EVM_NETWORKS | frozenset(BASE58_VERSIONS) | {"evm"}
+"""Chains an address may be listed on. Only btc, tron and the EVM networks have chain adapters; the others are
+here because official lists (OFAC) name addresses on them and a bank may still screen them."""
+
+_B58_ALPHABET = set("123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz")
+_HEX40 = re.compile(r"^[0-9a-fA-F]{40}$")
+_BECH32_CHARS = set("qpzry9x8gf2tvdw0s3jn54khce6mua7l")
+
+
+class AddressError(ValueError):
+    def __init__(self, reason: Reason, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class NormalizedAddress:
+    chain: str
+    """The network asked for, or ``evm`` for an EVM address given without one."""
+    address: str
+
+    @property
+    def family(self) -> str:
+        return chain_family(self.chain)
+
+
+def chain_family(chain: str) -> str:
+    """``evm`` for every EVM network (one address space), else the chain itself."""
+    return "evm" if chain in EVM_NETWORKS or chain == "evm" else chain
+
+
+def detect_chain(address: str) -> str:
+    """Guess the chain of an address given without one; ``evm`` for the EVM address space."""
+    a = address.strip()
+    low = a.lower()
+    if low.startswith("0x"):
+        return "evm"
+    if low.startswith("bc1"):
+        return "btc"
+    if low.startswith("ltc1"):
+        return "ltc"
+    if a.startswith("T") and len(a) == 34:
+        return "tron"
+    if len(a) == 42 and a[:2] == "41" and _HEX40.match(a[2:]):
+        return "tron"
+    if a[:1] in ("1", "3") and 25 <= len(a) <= 35:
+        return "btc"
+    raise AddressError("format", f"cannot tell the chain of {a!r}; give the chain explicitly")
+
+
+def normalize(address: str, chain: str | None = None) -> NormalizedAddress:
+    if not isinstance(address, str):
+        raise AddressError("format", "address must be a string")
+    a = address.strip()
+    if not a:
+        raise AddressError("length", "address is empty")
+    if len(a) > 128:
+        raise AddressError("length", f"address is {len(a)} characters long; no supported chain uses more than 128")
+    c = (chain or "").strip().lower() or detect_chain(a)
+    if c not in LISTING_CHAINS:
+        raise AddressError("chain", f"unknown chain {c!r}; known: {', '.join(sorted(LISTING_CHAINS))}")
+    if chain_family(c) == "evm":
+        return NormalizedAddress(c, _evm(a))
+    if c == "tron":
+        return NormalizedAddress(c, _tron(a))
+    if c in SEGWIT_HRP and a.lower().startswith(SEGWIT_HRP[c] + "1"):
+        return NormalizedAddress(c, _segwit(a, SEGWIT_HRP[c]))
+    if c == "bch" and (a.lower().startswith("bitcoincash:") or a[:1].lower() in ("q", "p")):
+        return NormalizedAddress(c, _cashaddr(a))
+    return NormalizedAddress(c, _base58check(a, c))
+
+
+def _evm(a: str) -> str:
+    if not a[:2].lower() == "0x":
+        raise AddressError("prefix", "an EVM address starts with 0x")
+    body = a[2:]
+    if not all(ch in "0123456789abcdefABCDEF" for ch in body):
+        raise AddressError("characters", "an EVM address has only hexadecimal digits after 0x")
+    if len(body) != 40:
+        raise AddressError("length", f"an EVM address has 40 hex digits after 0x, not {len(body)}")
+    if body != body.lower() and body != body.upper() and to_checksum_address("0x" + body) != "0x" + body:
+        raise AddressError("checksum", "mixed-case EVM address fails its EIP-55 checksum")
+    return "0x" + body.lower()
+
+
+def _tron(a: str) -> str:
+    if len(a) == 42 and _HEX40.match(a[2:]) and a[:2] == "41":
+        raw = bytes.fromhex(a)
+        return base58.b58encode_check(raw).decode()
+    if not a.startswith("T"):
+        raise AddressError("prefix", "a Tron address starts with T (base58) or 41 (hex)")
+    return _base58check(a, "tron", expect_len=21)
+
+
+def _base58check(a: str, chain: str, expect_len: int | None = None) -> str:
+    bad = sorted(set(a) - _B58_ALPHABET)
+    if bad:
+        raise AddressError("characters", f"characters {''.join(bad)!r} are not base58")
+    versions = BASE58_VERSIONS.get(chain)
+    if versions is None:
+        raise AddressError("chain", f"chain {chain!r} has no base58 addresses")
+    raw = base58.b58decode(a)
+    vlen = len(next(iter(versions)))
+    want = expect_len or (vlen + 20)
+    if len(raw) != want + 4:
+        raise AddressError("length", f"a {chain} address decodes to {want + 4} bytes, this one to {len(raw)}")
+    payload, check = raw[:-4], raw[-4:]
+    if hashlib.sha256(hashlib.sha256(payload).digest()).digest()[:4] != check:
+        raise AddressError("checksum", f"{chain} address fails its base58check checksum")
+    if payload[:vlen] not in versions:
+        raise AddressError("prefix", f"version byte 0x{payload[:vlen].hex()} is not a {chain} mainnet address")
+    return a
+
+
+def _segwit(a: str, hrp: str) -> str:
+    # The reason checks are ours (the bech32 package only says valid or not) so the caller learns why.
+    from bech32 import convertbits
+
+    if a != a.lower() and a != a.upper():
+        raise AddressError("characters", "a bech32 address is all lower case or all upper case")
+    low = a.lower()
+    data_part = low[len(hrp) + 1 :]
+    bad = sorted(set(data_part) - _BECH32_CHARS)
+    if bad:
+        raise AddressError("characters", f"characters {''.join(bad)!r} are not bech32")
+    if len(low) > 90 or len(data_part) < 6 + 1:
+        raise AddressError("length", "bech32 address length out of range")
+    got_hrp, data, spec = _bech32_decode_any(low)
+    if got_hrp is None or data is None:
+        raise AddressError("checksum", "bech32 address fails its checksum")
+    if got_hrp != hrp:
+        raise AddressError("prefix", f"expected prefix {hrp}1")
+    witver = data[0]
+    prog = convertbits(data[1:], 5, 8, False)
+    if prog is None or witver > 16:
+        raise AddressError("format", "invalid witness program")
+    if len(prog) < 2 or len(prog) > 40 or (witver == 0 and len(prog) not in (20, 32)):
+        raise AddressError("length", f"witness program of {len(prog)} bytes is not valid for version {witver}")
+    if (witver == 0) != (spec == "bech32"):
+        raise AddressError("checksum", "witness v0 uses bech32 and v1+ bech32m; this address mixes them")
+    return low
+
+
+_BECH32M_CONST = 0x2BC830A3
+
+
+def _polymod(values: list[int]) -> int:
+    gen = [0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3]
+    chk = 1
+    for v in values:
+        b = chk >> 25
+        chk = (chk & 0x1FFFFFF) << 5 ^ v
+        for i in range(5):
+            chk ^= gen[i] if ((b >> i) & 1) else 0
+    return chk
+
+
+def _bech32_decode_any(bech: str) -> tuple[str | None, list[int] | None, str]:
+    """Decode bech32 or bech32m (BIP-350); the ``bech32`` package on PyPI predates bech32m."""
+    pos = bech.rfind("1")
+    if pos < 1 or pos + 7 > len(bech):
+        return None, None, ""
+    hrp = bech[:pos]
+    charset = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
+    data = [charset.find(x) for x in bech[pos + 1 :]]
+    if any(d < 0 for d in data):
+        return None, None, ""
+    expanded = [ord(x) >> 5 for x in hrp] + [0] + [ord(x) & 31 for x in hrp]
+    const = _polymod(expanded + data)
+    if const == 1:
+        return hrp, data[:-6], "bech32"
+    if const == _BECH32M_CONST:
+        return hrp, data[:-6], "bech32m"
+    return None, None, ""
+
+
+def _cashaddr(a: str) -> str:
+    """Bitcoin Cash CashAddr: bech32-like with its own 40-bit polymod; no maintained PyPI package implements it."""
+    low = a.lower()
+    prefix, _, payload = low.rpartition(":")
+    prefix = prefix or "bitcoincash"
+    if prefix != "bitcoincash":
+        raise AddressError("prefix", "a Bitcoin Cash address uses the bitcoincash: prefix")
+    charset = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
+    bad = sorted(set(payload) - set(charset))
+    if bad:
+        raise AddressError("characters", f"characters {''.join(bad)!r} are not CashAddr")
+    if len(payload) != 42:
+        raise AddressError("length", f"a CashAddr payload has 42 characters, this one {len(payload)}")
+    values = [ord(c) & 31 for c in prefix] + [0] + [charset.index(c) for c in payload]
+    gen = [0x98F2BC8E61, 0x79B76D99E2, 0xF33E5FB3C4, 0xAE2EABE2A8, 0x1E4F43E470]
+    c = 1
+    for d in values:
+        c0 = c >> 35
+        c = ((c & 0x07FFFFFFFF) << 5) ^ d
+        for i in range(5):
+            if (c0 >> i) & 1:
+                c ^= gen[i]
+    if c ^ 1 != 0:
+        raise AddressError("checksum", "CashAddr checksum does not match")
+    return payload

@@ -1,0 +1,1 @@
+"""The national crypto-wallet risk registry: listings, exposure scoring, screening and the HTTP API."""

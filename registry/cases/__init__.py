@@ -1,0 +1,1 @@
+"""Cases, listings (maker-checker) and the CSV import."""

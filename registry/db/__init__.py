@@ -1,0 +1,1 @@
+"""Database plumbing shared by every feature: the engine, sessions, the version counters and migrations."""

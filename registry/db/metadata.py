@@ -1,0 +1,37 @@
+"""Imports every table module so that ``SQLModel.metadata`` is complete (Alembic and tests rely on it).
+
+A feature that adds tables adds its module here.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from sqlmodel import SQLModel
+
+TABLE_MODULES = [
+    "registry.db.state",
+    "registry.auth.tables",
+    "registry.audit.tables",
+    "registry.entities.tables",
+    "registry.cases.tables",
+    "registry.screening.tables",
+    "registry.transfers.tables",
+]
+OPTIONAL_TABLE_MODULES = [
+    "registry.sync.tables",
+    "registry.scoring.tables",
+    "blocklist.tables",
+]
+
+
+def load_all() -> type[SQLModel]:
+    for name in TABLE_MODULES:
+        importlib.import_module(name)
+    for name in OPTIONAL_TABLE_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name is None or not name.startswith(e.name):
+                raise
+    return SQLModel

@@ -1,0 +1,1 @@
+"""Named actors (an exchanger, a licensed exchange) that link addresses and domains."""

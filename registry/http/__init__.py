@@ -1,0 +1,1 @@
+"""The HTTP app: construction, error mapping, auth dependencies and middleware."""

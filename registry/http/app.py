@@ -1,0 +1,102 @@
+"""Building the FastAPI app: context, routers, error mapping, middleware, background threads."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from sqlalchemy.engine import Engine
+
+from registry.auth.service import KeyCache
+from registry.db.engine import get_engine
+from registry.http import errors
+from registry.http.deps import AppContext
+from registry.http.middleware import BodyLimit
+from registry.http.responses import ORJSONResponse
+from registry.screening.log import ScreeningLogWriter
+from registry.screening.snapshot import SnapshotHolder
+from registry.settings import Settings, get_settings
+
+log = logging.getLogger("registry.http")
+
+ROUTERS = [
+    "registry.taxonomy.routes",
+    "registry.screening.routes",
+    "registry.cases.routes",
+    "registry.audit.routes",
+]
+OPTIONAL_ROUTERS = [
+    "registry.scoring.routes",
+    "blocklist.routes",
+    "registry.ops.routes",
+]
+"""Routers of features that may not be installed yet; each module exposes ``router``."""
+
+STARTUP_HOOKS: list[str] = ["registry.scoring.snapshot:install", "registry.ops.lifecycle:install"]
+"""``module:function(app, ctx)`` called at app construction when the module exists (features plug in here)."""
+
+
+def _routers() -> list[APIRouter]:
+    found: list[APIRouter] = []
+    for name in ROUTERS:
+        found.append(importlib.import_module(name).router)
+    for name in OPTIONAL_ROUTERS:
+        try:
+            found.append(importlib.import_module(name).router)
+        except ModuleNotFoundError as e:
+            if e.name is None or not name.startswith(e.name):
+                raise
+    return found
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    engine = engine or get_engine(settings.effective_database_url)
+    ctx = AppContext(
+        settings=settings,
+        engine=engine,
+        keys=KeyCache(engine, settings.effective_key_pepper),
+        snapshot=SnapshotHolder(engine, settings.snapshot_poll_seconds),
+        screening_log=ScreeningLogWriter(engine, settings.screening_log_flush_seconds),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        ctx.keys.refresh(force=True)
+        ctx.snapshot.refresh(force=True)
+        ctx.snapshot.start()
+        ctx.screening_log.start()
+        try:
+            yield
+        finally:
+            ctx.snapshot.stop()
+            ctx.screening_log.stop()
+
+    app = FastAPI(
+        title="Wallet risk registry",
+        version="1",
+        description=(
+            "Screen crypto wallet addresses against the national registry of high-risk wallets, manage "
+            "case-derived listings (four eyes), and fetch the blocklist of unlicensed exchangers."
+        ),
+        lifespan=lifespan,
+        default_response_class=ORJSONResponse,
+    )
+    app.state.ctx = ctx
+    errors.install(app)
+    for router in _routers():
+        app.include_router(router)
+    for hook in STARTUP_HOOKS:
+        module, _, func = hook.partition(":")
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as e:
+            if e.name is None or not module.startswith(e.name):
+                raise
+            continue
+        getattr(mod, func)(app, ctx)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    return app

@@ -1,0 +1,86 @@
+"""Dependency aliases: a route's signature says who may call it (``BankKey``, ``SupervisorKey`` …)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from registry.auth.service import KeyCache, Principal
+from registry.auth.tables import Role
+from registry.db.engine import session_scope
+from registry.errors import Forbidden, Unauthenticated
+from registry.settings import Settings
+
+if TYPE_CHECKING:
+    from registry.screening.log import ScreeningLogWriter
+    from registry.screening.snapshot import SnapshotHolder
+
+
+@dataclass
+class AppContext:
+    """Per-process state shared by all requests; built once by ``create_app``."""
+
+    settings: Settings
+    engine: Engine
+    keys: KeyCache
+    snapshot: SnapshotHolder
+    screening_log: ScreeningLogWriter
+
+
+def get_ctx(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.ctx
+    return ctx
+
+
+CtxDep = Annotated[AppContext, Depends(get_ctx)]
+
+
+def get_session(ctx: CtxDep) -> Iterator[Session]:
+    with session_scope(ctx.engine) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def authenticate(request: Request) -> Principal:
+    """Bearer key → principal, from the in-memory cache; never a database query for a known key."""
+    header = request.headers.get("authorization")
+    if not header:
+        raise Unauthenticated("missing API key: send 'Authorization: Bearer <key>'")
+    scheme, _, key = header.partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise Unauthenticated("malformed Authorization header: expected 'Bearer <key>'")
+    ctx: AppContext = request.app.state.ctx
+    principal = ctx.keys.authenticate(key.strip())
+    if principal is None:
+        raise Unauthenticated("unknown or revoked API key")
+    request.state.principal = principal
+    return principal
+
+
+def require(*roles: Role) -> Callable[[Request], Principal]:
+    allowed = frozenset(roles)
+
+    def check(request: Request) -> Principal:
+        principal = authenticate(request)
+        if allowed and principal.role not in allowed:
+            names = ", ".join(sorted(r.value for r in allowed))
+            raise Forbidden(f"this route is for the role(s) {names}; your key has the role {principal.role.value}")
+        return principal
+
+    return check
+
+
+AnyKey = Annotated[Principal, Depends(require())]
+BankKey = Annotated[Principal, Depends(require(Role.bank))]
+IspKey = Annotated[Principal, Depends(require(Role.isp))]
+InvestigatorKey = Annotated[Principal, Depends(require(Role.investigator))]
+SupervisorKey = Annotated[Principal, Depends(require(Role.supervisor))]
+CaseReaderKey = Annotated[Principal, Depends(require(Role.investigator, Role.supervisor))]
+AdminKey = Annotated[Principal, Depends(require(Role.admin))]

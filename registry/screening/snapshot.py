@@ -1,0 +1,201 @@
+"""The screening snapshot: everything a screening needs, in memory, per worker.
+
+Screening must cost no database query and no graph work: the snapshot is rebuilt when the ``registry`` counter
+moves (checked every ``REGISTRY_SNAPSHOT_POLL_SECONDS``) and swapped in with one reference assignment, so a
+request sees either the old or the new snapshot, never a mix.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from registry.cases.tables import ListingStatus
+from registry.db import state
+from registry.screening.policy import direct_verdict
+
+log = logging.getLogger("registry.snapshot")
+
+
+@dataclass(frozen=True, slots=True)
+class DirectHit:
+    category: str
+    source: str
+    confidence: int
+    listed_since: str
+    valid_until: float | None  # epoch seconds; the hit stops counting after it
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "category": self.category,
+            "source": self.source,
+            "confidence": self.confidence,
+            "listed_since": self.listed_since,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """Precomputed part of a result for one address: what the bank sees besides the request echo."""
+
+    risk_score: int
+    risk_level: str
+    action: str
+    direct: tuple[dict[str, Any], ...]
+    exposure: dict[str, list[dict[str, Any]]]
+    hits: tuple[DirectHit, ...] = ()
+    expires_at: float | None = None  # the earliest valid_until among hits: recompute after it
+
+
+CLEAN = Verdict(0, "low", "allow", (), {"incoming": [], "outgoing": []})
+
+ExposureLoader = Callable[[Engine, dict[str, Verdict]], dict[str, Verdict]]
+"""Hook for the scoring feature: takes the direct verdicts, returns the verdicts of every scored address."""
+
+
+@dataclass
+class Snapshot:
+    registry_version: int
+    verdicts: dict[str, Verdict] = field(default_factory=dict)  # key: "family:address"
+    loaded_at: float = 0.0
+
+    @property
+    def version_str(self) -> str:
+        return str(self.registry_version)
+
+    def verdict(self, key: str, now: float) -> Verdict:
+        v = self.verdicts.get(key)
+        if v is None:
+            return CLEAN
+        if v.expires_at is not None and now >= v.expires_at:
+            return _without_expired(v, now)
+        return v
+
+
+def _iso(dt: datetime) -> str:
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def verdict_from_hits(hits: tuple[DirectHit, ...], exposure: dict[str, list[dict[str, Any]]] | None = None) -> Verdict:
+    if not hits:
+        return CLEAN if exposure is None else Verdict(0, "low", "allow", (), exposure)
+    score, level, action = direct_verdict([h.category for h in hits])
+    expiries = [h.valid_until for h in hits if h.valid_until is not None]
+    return Verdict(
+        score,
+        level,
+        action,
+        tuple(h.public() for h in hits),
+        exposure or {"incoming": [], "outgoing": []},
+        hits,
+        min(expiries) if expiries else None,
+    )
+
+
+def _without_expired(v: Verdict, now: float) -> Verdict:
+    live = tuple(h for h in v.hits if h.valid_until is None or h.valid_until > now)
+    return verdict_from_hits(live, v.exposure)
+
+
+def load_direct(engine: Engine) -> tuple[int, dict[str, Verdict]]:
+    """All live listings in one query, grouped by address (family-wide: an EVM listing covers every network)."""
+    now = datetime.now(UTC)
+    with engine.connect() as conn:
+        version = int(
+            conn.execute(text("SELECT value FROM registry_state WHERE name = :n"), {"n": state.REGISTRY}).scalar()
+            or 0
+        )
+        rows = conn.execute(
+            text(
+                "SELECT family, address, category, source, confidence, listed_since, valid_until "
+                "FROM listing WHERE status = :active"
+            ),
+            {"active": ListingStatus.active.value},
+        ).all()
+    grouped: dict[str, list[DirectHit]] = {}
+    for family, address, cat, source, confidence, since, until in rows:
+        since_dt = _as_dt(since) or now
+        until_dt = _as_dt(until)
+        if until_dt is not None and until_dt <= now:
+            continue
+        grouped.setdefault(f"{family}:{address}", []).append(
+            DirectHit(cat, source, int(confidence), _iso(since_dt), until_dt.timestamp() if until_dt else None)
+        )
+    verdicts = {k: verdict_from_hits(tuple(sorted(h, key=lambda x: x.category))) for k, h in grouped.items()}
+    return version, verdicts
+
+
+def _as_dt(v: Any) -> datetime | None:
+    if v is None:
+        return None
+    if isinstance(v, str):
+        v = datetime.fromisoformat(v)
+    assert isinstance(v, datetime)
+    return v.replace(tzinfo=UTC) if v.tzinfo is None else v
+
+
+class SnapshotHolder:
+    """Holds the current snapshot and refreshes it from a background thread when the registry version moves."""
+
+    exposure_loader: ExposureLoader | None = None
+
+    def __init__(self, engine: Engine, poll_seconds: float) -> None:
+        self._engine = engine
+        self._poll = poll_seconds
+        self.current = Snapshot(registry_version=-1)
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.loaded = threading.Event()
+
+    def refresh(self, force: bool = False) -> bool:
+        with self._lock:
+            with self._engine.connect() as conn:
+                version = int(
+                    conn.execute(
+                        text("SELECT value FROM registry_state WHERE name = :n"), {"n": state.REGISTRY}
+                    ).scalar()
+                    or 0
+                )
+            if version == self.current.registry_version and not force:
+                return False
+            started = time.perf_counter()
+            version, verdicts = load_direct(self._engine)
+            if self.exposure_loader is not None:
+                verdicts = self.exposure_loader(self._engine, verdicts)
+            self.current = Snapshot(version, verdicts, time.time())
+            self.loaded.set()
+            log.info(
+                "snapshot loaded",
+                extra={"registry_version": version, "addresses": len(verdicts),
+                       "seconds": round(time.perf_counter() - started, 3)},
+            )
+            return True
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="snapshot-poller", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._poll):
+            try:
+                self.refresh()
+            except Exception:  # a database blip must not kill the poller; the old snapshot stays in force
+                log.exception("snapshot refresh failed; keeping registry version %s", self.current.registry_version)

@@ -1,0 +1,94 @@
+"""Settings from the environment (prefix ``REGISTRY_``) and an optional ``.env`` file.
+
+Every knob an operator may turn lives here, documented by its field description; ``tests/test_docs.py`` fails
+when one is missing from the README.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+VAR_DIR = Path(os.environ.get("REGISTRY_VAR_DIR", "var"))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="REGISTRY_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "production"] = Field(
+        "development", description="production refuses defaults that are only safe on a laptop"
+    )
+    database_url: str = Field(
+        "", description="SQLAlchemy URL; empty means SQLite at var/registry.sqlite3 (WAL)"
+    )
+    host: str = Field("127.0.0.1", description="bind address of `registry serve`")
+    port: int = Field(8000, description="port of `registry serve`")
+    workers: int = Field(1, ge=1, description="API worker processes of `registry serve`")
+    key_pepper: str = Field(
+        "", description="secret for the HMAC-SHA256 of API keys; empty in development means var/key_pepper"
+    )
+    max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024, description="largest request body accepted")
+    max_batch: int = Field(10_000, ge=1, description="most addresses in one POST /v1/screen/batch")
+    max_csv_rows: int = Field(100_000, ge=1, description="most rows in one CSV listing import")
+    snapshot_poll_seconds: float = Field(
+        1.0, gt=0, description="how often each worker checks whether the registry version changed"
+    )
+    screening_log_flush_seconds: float = Field(
+        0.5, gt=0, description="how often buffered screening log rows are written in one batch"
+    )
+    policy_version: str = Field("2026.1", description="version of the risk policy named in every result")
+    signing_key: str = Field(
+        "", description="Ed25519 private key (hex) signing the blocklist manifest; empty in development means var/"
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_driver(cls, v: str) -> str:
+        # Plain postgresql:// would pick psycopg2, which we do not ship; psycopg 3 is the driver.
+        if v.startswith("postgresql://") or v.startswith("postgres://"):
+            return "postgresql+psycopg://" + v.split("://", 1)[1]
+        return v
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.env == "production":
+            if not self.key_pepper or len(self.key_pepper) < 32:
+                raise ValueError("REGISTRY_KEY_PEPPER must be set (32+ characters) in production")
+            if not self.database_url:
+                raise ValueError("REGISTRY_DATABASE_URL must be set in production")
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{VAR_DIR / 'registry.sqlite3'}"
+
+    @property
+    def effective_key_pepper(self) -> bytes:
+        if self.key_pepper:
+            return self.key_pepper.encode()
+        return _local_secret("key_pepper").encode()
+
+
+def _local_secret(name: str) -> str:
+    """A per-installation secret kept under var/ (development only), created on first use."""
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    path = VAR_DIR / name
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""The transfer store: on-chain value movements the scoring propagates over."""
