@@ -43,9 +43,6 @@ class Settings(BaseSettings):
         0.5, gt=0, description="how often buffered screening log rows are written in one batch"
     )
     policy_version: str = Field("2026.1", description="version of the risk policy named in every result")
-    signing_key: str = Field(
-        "", description="Ed25519 private key (hex) signing the blocklist manifest; empty in development means var/"
-    )
 
     @field_validator("database_url")
     @classmethod

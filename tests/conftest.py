@@ -111,7 +111,6 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
         key_pepper=PEPPER,
         snapshot_poll_seconds=0.1,
         screening_log_flush_seconds=0.1,
-        signing_key="",
     )
 
 
@@ -128,13 +127,14 @@ class Keys:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def create(self, role: str, org: str = "Test Org") -> str:
+    def create(self, role: str, org: str = "Test Org", holder: str | None = None) -> str:
+        holder = holder or f"{role}-{uuid.uuid4().hex[:6]}"
         with session_scope(self.engine) as s:
-            secret, _ = create_key(s, role, org, PEPPER.encode(), CLI)
+            secret, _ = create_key(s, role, org, PEPPER.encode(), CLI, holder)
         return secret
 
-    def headers(self, role: str, org: str = "Test Org") -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.create(role, org)}"}
+    def headers(self, role: str, org: str = "Test Org", holder: str | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.create(role, org, holder)}"}
 
 
 @pytest.fixture

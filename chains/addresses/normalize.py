@@ -36,7 +36,7 @@ BASE58_VERSIONS: dict[str, frozenset[bytes]] = {
 
 SEGWIT_HRP: dict[str, str] = {"btc": "bc", "ltc": "ltc"}
 
-LISTING_CHAINS: frozenset[str] = EVM_NETWORKS | frozenset(BASE58_VERSIONS) | {"evm"}
+LISTING_CHAINS: frozenset[str] = EVM_NETWORKS | frozenset(BASE58_VERSIONS) | {"evm", "xrp", "xmr"}
 """Chains an address may be listed on. Only btc, tron and the EVM networks have chain adapters; the others are
 here because official lists (OFAC) name addresses on them and a bank may still screen them."""
 
@@ -106,6 +106,10 @@ def normalize(address: str, chain: str | None = None) -> NormalizedAddress:
         return NormalizedAddress(c, _segwit(a, SEGWIT_HRP[c]))
     if c == "bch" and (a.lower().startswith("bitcoincash:") or a[:1].lower() in ("q", "p")):
         return NormalizedAddress(c, _cashaddr(a))
+    if c == "xrp":
+        return NormalizedAddress(c, _xrp(a))
+    if c == "xmr":
+        return NormalizedAddress(c, _monero(a))
     return NormalizedAddress(c, _base58check(a, c))
 
 
@@ -238,3 +242,52 @@ def _cashaddr(a: str) -> str:
     if c ^ 1 != 0:
         raise AddressError("checksum", "CashAddr checksum does not match")
     return payload
+
+
+def _xrp(a: str) -> str:
+    if not a.startswith("r"):
+        raise AddressError("prefix", "an XRP Ledger address starts with r")
+    bad = sorted(set(a) - set(base58.RIPPLE_ALPHABET.decode()))
+    if bad:
+        raise AddressError("characters", f"characters {''.join(bad)!r} are not in the XRP base58 alphabet")
+    raw = base58.b58decode(a, alphabet=base58.RIPPLE_ALPHABET)
+    if len(raw) != 25:
+        raise AddressError("length", f"an XRP address decodes to 25 bytes, this one to {len(raw)}")
+    if hashlib.sha256(hashlib.sha256(raw[:-4]).digest()).digest()[:4] != raw[-4:]:
+        raise AddressError("checksum", "XRP address fails its checksum")
+    return a
+
+
+_XMR_BLOCK_BYTES = {0: 0, 2: 1, 3: 2, 5: 3, 6: 4, 7: 5, 9: 6, 10: 7, 11: 8}
+_XMR_PREFIXES = {0x12: 95, 0x2A: 95, 0x13: 106}  # standard, subaddress, integrated: encoded length
+_B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+
+
+def _monero(a: str) -> str:
+    """Monero's base58 works on 8-byte blocks with a Keccak checksum; no maintained PyPI package decodes it
+    without pulling in a whole wallet library."""
+    from eth_utils import keccak
+
+    bad = sorted(set(a) - _B58_ALPHABET)
+    if bad:
+        raise AddressError("characters", f"characters {''.join(bad)!r} are not base58")
+    if len(a) not in (95, 106):
+        raise AddressError("length", f"a Monero address has 95 or 106 characters, this one {len(a)}")
+    out = bytearray()
+    for i in range(0, len(a), 11):
+        block = a[i : i + 11]
+        size = _XMR_BLOCK_BYTES.get(len(block))
+        if size is None:
+            raise AddressError("length", "Monero address has a truncated block")
+        n = 0
+        for ch in block:
+            n = n * 58 + _B58.index(ch)
+        if n >= 1 << (8 * size):
+            raise AddressError("characters", "Monero address block overflows")
+        out += n.to_bytes(size, "big")
+    body, check = bytes(out[:-4]), bytes(out[-4:])
+    if keccak(body)[:4] != check:
+        raise AddressError("checksum", "Monero address fails its Keccak checksum")
+    if _XMR_PREFIXES.get(body[0]) != len(a):
+        raise AddressError("prefix", f"network byte 0x{body[0]:02x} is not a Monero mainnet address of this length")
+    return a

@@ -15,11 +15,12 @@ app = typer.Typer(no_args_is_help=True, help="API keys.")
 def create(
     role: str = typer.Option(..., help="bank | isp | investigator | supervisor | admin"),
     org: str = typer.Option(..., help="organisation the key belongs to"),
+    holder: str = typer.Option("", help="the person holding it (required for investigator and supervisor keys)"),
 ) -> None:
     """Create a key and print it once; only its HMAC is stored."""
     try:
         with session_scope() as s:
-            secret, row = service.create_key(s, role, org, get_settings().effective_key_pepper, CLI)
+            secret, row = service.create_key(s, role, org, get_settings().effective_key_pepper, CLI, holder)
     except RegistryError as e:
         typer.echo(f"error: {e.message}", err=True)
         raise typer.Exit(2) from None
@@ -45,4 +46,4 @@ def list_() -> None:
     with session_scope() as s:
         for k in service.list_keys(s):
             status = f"revoked {k.revoked_at:%Y-%m-%d}" if k.revoked_at else "active"
-            typer.echo(f"{k.id}\t{k.prefix}…\t{k.role}\t{k.org}\t{status}")
+            typer.echo(f"{k.id}\t{k.prefix}…\t{k.role}\t{k.org}\t{k.holder or '-'}\t{status}")

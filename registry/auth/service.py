@@ -32,6 +32,7 @@ class Principal:
     key_id: int
     role: Role
     org: str
+    holder: str | None = None
 
     @property
     def actor(self) -> Actor:
@@ -42,16 +43,25 @@ def digest(key: str, pepper: bytes) -> str:
     return hmac.new(pepper, key.encode(), hashlib.sha256).hexdigest()
 
 
-def create_key(session: Session, role: str, org: str, pepper: bytes, actor: Actor) -> tuple[str, ApiKey]:
+def create_key(
+    session: Session, role: str, org: str, pepper: bytes, actor: Actor, holder: str | None = None
+) -> tuple[str, ApiKey]:
     try:
         r = Role(role)
     except ValueError:
         raise InvalidInput(f"unknown role {role!r}; roles: {', '.join(x.value for x in Role)}") from None
     if not org.strip():
         raise InvalidInput("organisation name is required")
+    if r in (Role.investigator, Role.supervisor) and not (holder or "").strip():
+        raise InvalidInput("investigator and supervisor keys name their holder (--holder): four eyes needs persons")
     secret = KEY_PREFIX + secrets.token_urlsafe(32)
     row = ApiKey(
-        prefix=secret[:10], digest=digest(secret, pepper), role=r.value, org=org.strip(), created_at=_now()
+        prefix=secret[:10],
+        digest=digest(secret, pepper),
+        role=r.value,
+        org=org.strip(),
+        holder=(holder or "").strip() or None,
+        created_at=_now(),
     )
     session.add(row)
     session.flush()
@@ -116,5 +126,5 @@ class KeyCache:
                 if version == self._version and not force:
                     return
                 rows = s.exec(select(ApiKey).where(col(ApiKey.revoked_at).is_(None))).all()
-                self._by_digest = {r.digest: Principal(r.id or 0, Role(r.role), r.org) for r in rows}
+                self._by_digest = {r.digest: Principal(r.id or 0, Role(r.role), r.org, r.holder) for r in rows}
                 self._version = version

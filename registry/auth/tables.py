@@ -25,6 +25,7 @@ class ApiKey(SQLModel, table=True):
     digest: str = Field(max_length=64, unique=True)
     role: str = Field(max_length=16)
     org: str = Field(max_length=200)
+    holder: str | None = Field(default=None, max_length=200)  # the person, for four eyes
     created_at: datetime = utc_field()
     revoked_at: datetime | None = utc_field(nullable=True)
 
@@ -34,5 +35,6 @@ class ApiKeyPublic(SQLModel):
     prefix: str
     role: str
     org: str
+    holder: str | None
     created_at: datetime
     revoked_at: datetime | None

@@ -14,3 +14,8 @@ def upgrade() -> None:
     engine = get_engine()
     run_upgrade(engine)
     typer.echo(f"database at {engine.url.render_as_string(hide_password=True)} is up to date")
+
+
+@app.callback()
+def _group() -> None:
+    """Database schema."""

@@ -12,6 +12,7 @@ from sqlmodel import Field, Session, SQLModel
 REGISTRY = "registry"  # listings and exposure: part of every screening result
 KEYS = "keys"  # API keys: the auth cache reloads on change
 BLOCKLIST = "blocklist"  # the feed serial
+TRANSFERS = "transfers"  # bumped by every committed sync/crawl batch: rescoring watches it
 AUDIT = "audit"  # rows appended to the audit log: detects rows cut off the end
 
 

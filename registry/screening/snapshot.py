@@ -153,8 +153,13 @@ class SnapshotHolder:
         self.current = Snapshot(registry_version=-1)
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self.loaded = threading.Event()
+
+    def nudge(self) -> None:
+        """Check for a new version now rather than at the next poll (this worker made the change)."""
+        self._wake.set()
 
     def refresh(self, force: bool = False) -> bool:
         with self._lock:
@@ -189,12 +194,17 @@ class SnapshotHolder:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
 
     def _run(self) -> None:
-        while not self._stop.wait(self._poll):
+        while not self._stop.is_set():
+            self._wake.wait(self._poll)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
             try:
                 self.refresh()
             except Exception:  # a database blip must not kill the poller; the old snapshot stays in force

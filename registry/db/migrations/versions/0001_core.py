@@ -27,6 +27,7 @@ def upgrade() -> None:
     sa.Column('digest', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('role', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('org', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('holder', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
     sa.Column('created_at', registry.db.types.UtcDateTime(timezone=True), nullable=False),
     sa.Column('revoked_at', registry.db.types.UtcDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id'),
@@ -164,7 +165,7 @@ def upgrade() -> None:
 
     op.bulk_insert(
         sa.table("registry_state", sa.column("name", sa.String), sa.column("value", sa.Integer)),
-        [{"name": n, "value": 0} for n in ("registry", "keys", "blocklist", "audit")],
+        [{"name": n, "value": 0} for n in ("registry", "keys", "blocklist", "audit", "transfers")],
     )
     _append_only("audit_event")
 

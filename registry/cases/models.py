@@ -1,0 +1,91 @@
+"""API models for cases and listings (the ``XCreate`` / ``XPublic`` side of the model families).
+
+Only investigators and supervisors see these; the bank's view of a listing is ``screening.models.DirectHit``,
+which has no field for case data at all.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class CaseCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    number: str = Field(min_length=1, max_length=64, description="the case number in the case management system")
+    title: str = Field(min_length=1, max_length=300)
+    secrecy: Literal["restricted", "confidential", "secret"] = "restricted"
+
+
+class ListingCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    address: str = Field(min_length=1, max_length=128)
+    chain: str | None = Field(None, max_length=16, description="btc, tron, eth, bsc, …; omitted: detected")
+    category: str = Field(min_length=1, max_length=32, description="see GET /v1/categories")
+    confidence: int = Field(ge=1, le=100, description="100 court decision … 10 heuristic")
+    legal_basis: str = Field(min_length=1, max_length=500)
+    evidence_note: str = Field("", max_length=5000)
+    valid_until: datetime | None = Field(None, description="the listing stops counting after this instant")
+
+
+class ListingPublic(BaseModel):
+    """The investigator's view: everything, case reference and evidence included."""
+
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    case_id: int | None
+    chain: str
+    address: str
+    category: str
+    confidence: int
+    source: str
+    external_ref: str | None
+    legal_basis: str
+    evidence_note: str
+    status: str
+    submitted_by: str
+    approved_by: str | None
+    decision_reason: str | None
+    created_at: datetime
+    decided_at: datetime | None
+    listed_since: datetime | None
+    valid_until: datetime | None
+
+
+class CasePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    number: str
+    title: str
+    secrecy: str
+    created_org: str
+    created_at: datetime
+
+
+class CaseWithListings(CasePublic):
+    listings: list[ListingPublic]
+
+
+class Decision(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    reason: str = Field(min_length=1, max_length=1000, description="why; kept in the audit log")
+
+
+class Approval(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    note: str | None = Field(None, max_length=1000)
+
+
+class RowError(BaseModel):
+    line: int
+    column: str | None
+    value: str | None
+    reason: str
+
+
+class ImportResult(BaseModel):
+    case_id: int
+    created: int
+    listing_ids: list[int]

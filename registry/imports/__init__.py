@@ -1,0 +1,1 @@
+"""Official lists: the OFAC sanctions import."""

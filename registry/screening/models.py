@@ -1,0 +1,93 @@
+"""The screening contract banks code against. Fields may be added, never renamed (DESIGN.md).
+
+The bank's view of a listing (``DirectHit``) has no field for a case number, evidence or the person who listed
+it: compartmentalisation is enforced by the type, not by a filter someone could forget.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ScreenRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    address: str = Field(max_length=128, examples=["0x8589427373d6d84e98730d7795d8f6f8731fda16"])
+    chain: str | None = Field(None, max_length=16, description="btc, tron, eth, bsc, …; omitted: detected")
+
+
+class BatchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    addresses: list[str | ScreenRequest] = Field(
+        description="up to REGISTRY_MAX_BATCH (10,000) addresses: strings, or {address, chain} objects"
+    )
+
+
+class DirectHit(BaseModel):
+    category: str
+    source: str = Field(description="ofac for official sanctions, fiu for the agency's own listings")
+    confidence: int
+    listed_since: str
+
+
+class ExposureItem(BaseModel):
+    category: str
+    share: float = Field(ge=0, le=1)
+    min_hops: int = Field(ge=1)
+
+
+class Exposure(BaseModel):
+    incoming: list[ExposureItem] = Field(description="source of funds: share of what the address received")
+    outgoing: list[ExposureItem] = Field(description="destination of funds: share of what it sent")
+
+
+class ScreeningResult(BaseModel):
+    address: str
+    chain: str
+    risk_score: int = Field(ge=0, le=100)
+    risk_level: Literal["low", "medium", "high", "severe"]
+    action: Literal["allow", "review", "block"]
+    direct: list[DirectHit]
+    exposure: Exposure
+    policy_version: str
+    registry_version: str
+    screened_at: str
+
+
+class ItemError(BaseModel):
+    code: str
+    reason: str
+    message: str
+
+
+class BatchItemError(BaseModel):
+    index: int
+    address: Any
+    chain: Any = None
+    error: ItemError
+
+
+class BatchResponse(BaseModel):
+    count: int
+    registry_version: str
+    results: list[ScreeningResult | BatchItemError]
+
+
+def inline_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """A model's JSON schema with its ``$defs`` inlined, for request bodies declared through ``openapi_extra``."""
+    schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return resolve(defs[ref.split("/")[-1]])
+            return {k: resolve(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [resolve(v) for v in node]
+        return node
+
+    resolved: dict[str, Any] = resolve(schema)
+    return resolved

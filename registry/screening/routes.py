@@ -1,0 +1,119 @@
+"""Screening routes, written against the raw request: this is the hot path banks call at payment time.
+
+Auth is an in-memory HMAC lookup, the body is parsed by orjson, the lookup is a dict access in the snapshot and the
+log row goes to an in-memory buffer: no database round trip and no pydantic per request. The pydantic models in
+``models.py`` document the contract in the OpenAPI schema.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from registry.auth.tables import Role
+from registry.errors import InvalidAddress, InvalidInput, PayloadTooLarge
+from registry.http.deps import AppContext, require
+from registry.screening import service
+from registry.screening.models import (
+    BatchRequest,
+    BatchResponse,
+    ScreeningResult,
+    ScreenRequest,
+    inline_schema,
+)
+
+router = APIRouter(prefix="/v1", tags=["screening"])
+_bank = require(Role.bank)
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "malformed JSON"},
+    401: {"description": "missing or unknown API key"},
+    403: {"description": "the key is not a bank key"},
+    413: {"description": "body too large"},
+    422: {"description": "invalid address or request shape; `error.details.reason` says why"},
+}
+
+
+def _json_body(raw: bytes) -> Any:
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as e:
+        raise InvalidInput(f"the request body is not valid JSON: {e}", code="malformed_json") from None
+
+
+def _log_row(key_id: int, r: dict[str, Any], at: datetime) -> dict[str, object]:
+    return {
+        "at": at, "key_id": key_id, "chain": r["chain"], "address": r["address"], "risk_score": r["risk_score"],
+        "risk_level": r["risk_level"], "action": r["action"], "registry_version": r["registry_version"],
+    }
+
+
+@router.post(
+    "/screen",
+    response_model=None,
+    responses={200: {"model": ScreeningResult}, **_ERRORS},
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"application/json": {"schema": inline_schema(ScreenRequest)}}},
+        "security": [{"HTTPBearer": []}],
+    },
+    summary="Screen one address",
+)
+async def screen(request: Request) -> Response:
+    who = _bank(request)
+    ctx: AppContext = request.app.state.ctx
+    body = _json_body(await request.body())
+    if not isinstance(body, dict):
+        raise InvalidInput("send a JSON object: {\"address\": \"…\", \"chain\": \"…\"}")
+    address, chain = body.get("address"), body.get("chain")
+    extra = set(body) - {"address", "chain"}
+    if extra:
+        raise InvalidInput(f"unknown field(s) {', '.join(sorted(map(str, extra)))}; send address and chain")
+    if not isinstance(address, str):
+        raise InvalidInput("address is required and must be a string", details={"field": "address"})
+    if chain is not None and not isinstance(chain, str):
+        raise InvalidInput("chain must be a string such as btc, tron or eth", details={"field": "chain"})
+    try:
+        norm = service.validate(address, chain)
+    except service.AddressError as e:
+        raise InvalidAddress(e.message, details={"field": "address", "reason": e.reason}) from None
+    now, now_iso = service.now_pair()
+    r = service.result(ctx.snapshot.current, norm, now, now_iso, ctx.settings.policy_version)
+    ctx.screening_log.add(_log_row(who.key_id, r, datetime.fromtimestamp(now, UTC)))
+    return Response(orjson.dumps(r), media_type="application/json")
+
+
+@router.post(
+    "/screen/batch",
+    response_model=None,
+    responses={200: {"model": BatchResponse}, **_ERRORS},
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"application/json": {"schema": inline_schema(BatchRequest)}}},
+        "security": [{"HTTPBearer": []}],
+    },
+    summary="Screen up to 10,000 addresses; results in input order, per-item errors",
+)
+async def screen_batch(request: Request) -> Response:
+    who = _bank(request)
+    ctx: AppContext = request.app.state.ctx
+    body = _json_body(await request.body())
+    if not isinstance(body, dict) or not isinstance(body.get("addresses"), list):
+        raise InvalidInput("send a JSON object: {\"addresses\": [\"…\", {\"address\": \"…\", \"chain\": \"…\"}]}")
+    extra = set(body) - {"addresses"}
+    if extra:
+        raise InvalidInput(f"unknown field(s) {', '.join(sorted(map(str, extra)))}")
+    items: list[Any] = body["addresses"]
+    limit = ctx.settings.max_batch
+    if len(items) > limit:
+        raise PayloadTooLarge(
+            f"{len(items)} addresses in one batch; the limit is {limit}: split it",
+            details={"max_batch": limit, "received": len(items)},
+        )
+    snap = ctx.snapshot.current
+    results, logged = service.screen_batch(snap, items, ctx.settings.policy_version)
+    at = datetime.now(UTC)
+    ctx.screening_log.extend([_log_row(who.key_id, r, at) for r in logged])
+    payload = {"count": len(results), "registry_version": snap.version_str, "results": results}
+    return Response(orjson.dumps(payload), media_type="application/json")
