@@ -53,12 +53,12 @@ def serve(
 
     from registry.settings import get_settings
 
+    # The workers read this from the environment: with --scheduler each worker starts a scheduler, and the job
+    # leases make sure every job still runs once at a time across them.
+    os.environ["REGISTRY_RUN_SCHEDULER"] = "1" if scheduler else "0"
+    get_settings.cache_clear()
     s = get_settings()
     n = workers or s.workers
-    if scheduler:
-        os.environ["REGISTRY_RUN_SCHEDULER"] = "1"
-    else:
-        os.environ.pop("REGISTRY_RUN_SCHEDULER", None)
     uvicorn.run(
         "registry.http.asgi:app",
         host=host or s.host,

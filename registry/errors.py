@@ -22,6 +22,13 @@ class RegistryError(Exception):
             self.code = code
 
 
+class MalformedBody(RegistryError):
+    """The body is not parseable at all (broken JSON): 400, as opposed to well-formed but wrong (422)."""
+
+    status = 400
+    code = "malformed_json"
+
+
 class InvalidInput(RegistryError):
     status = 422
     code = "invalid_input"

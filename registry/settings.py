@@ -43,6 +43,17 @@ class Settings(BaseSettings):
         0.5, gt=0, description="how often buffered screening log rows are written in one batch"
     )
     policy_version: str = Field("2026.1", description="version of the risk policy named in every result")
+    sanctions_sources: list[str] = Field(
+        default_factory=lambda: [
+            "https://sanctionslistservice.ofac.treas.gov/api/PublicationPreview/exports/SDN_ADVANCED.XML"
+        ],
+        description="what the scheduled sanctions import reads (URLs or paths, JSON list); [] turns the job off",
+    )
+    sanctions_import_seconds: float = Field(86400, gt=0, description="interval of the scheduled sanctions import")
+    job_lease_seconds: float = Field(120, gt=5, description="a job's lease; renewed while it runs")
+    run_scheduler: bool = Field(
+        False, description="set by `registry serve --scheduler` (and `registry worker`): run the jobs in-process"
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -106,21 +106,44 @@ class KeyCache:
         self._by_digest: dict[str, Principal] = {}
         self._version = -1
         self._lock = threading.Lock()
-        self._last_check = 0.0
+        self._tokens = self.MISS_LOOKUPS_PER_SECOND
+        self._t_last = time.monotonic()
 
     def authenticate(self, key: str) -> Principal | None:
         d = digest(key, self._pepper)
         p = self._by_digest.get(d)
-        if p is None and time.monotonic() - self._last_check > 0.25:
-            # A key created a moment ago in another process: check the counter, throttled so that a flood of
-            # bad keys costs at most four small queries a second.
-            self.refresh()
-            p = self._by_digest.get(d)
+        if p is None and self._take_token():
+            # Possibly a key created a moment ago by another process: one indexed lookup. The token bucket
+            # bounds what a flood of bad keys can cost the database (MISS_LOOKUPS_PER_SECOND).
+            p = self._lookup(d)
+        return p
+
+    MISS_LOOKUPS_PER_SECOND = 20.0
+
+    def _take_token(self) -> bool:
+        now = time.monotonic()
+        self._tokens = min(self.MISS_LOOKUPS_PER_SECOND, self._tokens + (now - self._t_last) * self.MISS_LOOKUPS_PER_SECOND)
+        self._t_last = now
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return True
+        return False
+
+    def _lookup(self, d: str) -> Principal | None:
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                select(ApiKey.id, ApiKey.role, ApiKey.org, ApiKey.holder).where(
+                    ApiKey.digest == d, col(ApiKey.revoked_at).is_(None)
+                )
+            ).first()
+        if row is None:
+            return None
+        p = Principal(int(row[0]), Role(row[1]), row[2], row[3])
+        self._by_digest = {**self._by_digest, d: p}
         return p
 
     def refresh(self, force: bool = False) -> None:
         with self._lock:
-            self._last_check = time.monotonic()
             with session_scope(self._engine) as s:
                 version = state.read_all(s).get(state.KEYS, 0)
                 if version == self._version and not force:

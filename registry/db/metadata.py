@@ -17,6 +17,7 @@ TABLE_MODULES = [
     "registry.cases.tables",
     "registry.screening.tables",
     "registry.transfers.tables",
+    "registry.ops.tables",
 ]
 OPTIONAL_TABLE_MODULES = [
     "registry.sync.tables",

@@ -35,7 +35,11 @@ OPTIONAL_ROUTERS = [
 ]
 """Routers of features that may not be installed yet; each module exposes ``router``."""
 
-STARTUP_HOOKS: list[str] = ["registry.scoring.snapshot:install", "registry.ops.lifecycle:install"]
+STARTUP_HOOKS: list[str] = [
+    "registry.scoring.snapshot:install",
+    "registry.ops.lifecycle:install",
+    "blocklist.feeds.fastpath:install",
+]
 """``module:function(app, ctx)`` called at app construction when the module exists (features plug in here)."""
 
 
@@ -55,11 +59,12 @@ def _routers() -> list[APIRouter]:
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     settings = settings or get_settings()
     engine = engine or get_engine(settings.effective_database_url)
+    keys = KeyCache(engine, settings.effective_key_pepper)
     ctx = AppContext(
         settings=settings,
         engine=engine,
-        keys=KeyCache(engine, settings.effective_key_pepper),
-        snapshot=SnapshotHolder(engine, settings.snapshot_poll_seconds),
+        keys=keys,
+        snapshot=SnapshotHolder(engine, settings.snapshot_poll_seconds, on_poll=keys.refresh),
         screening_log=ScreeningLogWriter(engine, settings.screening_log_flush_seconds),
     )
 
@@ -69,9 +74,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         ctx.snapshot.refresh(force=True)
         ctx.snapshot.start()
         ctx.screening_log.start()
+        for start in ctx.on_start:
+            start()
         try:
             yield
         finally:
+            for stop in reversed(ctx.on_stop):
+                stop()
             ctx.snapshot.stop()
             ctx.screening_log.stop()
 

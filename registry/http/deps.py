@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
@@ -30,6 +30,10 @@ class AppContext:
     keys: KeyCache
     snapshot: SnapshotHolder
     screening_log: ScreeningLogWriter
+    on_start: list[Callable[[], None]] = field(default_factory=list)
+    """Features add what they start with the app (the scheduler, caches) and stop with it."""
+    on_stop: list[Callable[[], None]] = field(default_factory=list)
+    scheduler: object | None = None
 
 
 def get_ctx(request: Request) -> AppContext:

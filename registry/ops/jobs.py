@@ -24,4 +24,5 @@ JOB_MODULES = [
     "registry.scoring.jobs",
     "blocklist.jobs",
     "registry.imports.jobs",
+    "registry.cases.jobs",
 ]

@@ -7,6 +7,7 @@ log row goes to an in-memory buffer: no database round trip and no pydantic per 
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,8 +15,9 @@ import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from chains.addresses import AddressError
 from registry.auth.tables import Role
-from registry.errors import InvalidAddress, InvalidInput, PayloadTooLarge
+from registry.errors import InvalidAddress, InvalidInput, MalformedBody, PayloadTooLarge
 from registry.http.deps import AppContext, require
 from registry.screening import service
 from registry.screening.models import (
@@ -41,14 +43,7 @@ def _json_body(raw: bytes) -> Any:
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as e:
-        raise InvalidInput(f"the request body is not valid JSON: {e}", code="malformed_json") from None
-
-
-def _log_row(key_id: int, r: dict[str, Any], at: datetime) -> dict[str, object]:
-    return {
-        "at": at, "key_id": key_id, "chain": r["chain"], "address": r["address"], "risk_score": r["risk_score"],
-        "risk_level": r["risk_level"], "action": r["action"], "registry_version": r["registry_version"],
-    }
+        raise MalformedBody(f"the request body is not valid JSON: {e}") from None
 
 
 @router.post(
@@ -76,13 +71,17 @@ async def screen(request: Request) -> Response:
     if chain is not None and not isinstance(chain, str):
         raise InvalidInput("chain must be a string such as btc, tron or eth", details={"field": "chain"})
     try:
-        norm = service.validate(address, chain)
-    except service.AddressError as e:
+        checked = service.validate(address, chain)
+    except AddressError as e:
         raise InvalidAddress(e.message, details={"field": "address", "reason": e.reason}) from None
-    now, now_iso = service.now_pair()
-    r = service.result(ctx.snapshot.current, norm, now, now_iso, ctx.settings.policy_version)
-    ctx.screening_log.add(_log_row(who.key_id, r, datetime.fromtimestamp(now, UTC)))
-    return Response(orjson.dumps(r), media_type="application/json")
+    snap = ctx.snapshot.current
+    now = time.time()
+    body, (c, a, score, level, action) = service.screen_one(
+        snap, checked, now, service.tail(snap, ctx.settings.policy_version, now)
+    )
+    at = datetime.fromtimestamp(now, UTC)
+    ctx.screening_log.add((at, who.key_id, snap.version_str, c, a, score, level, action))
+    return Response(body, media_type="application/json")
 
 
 @router.post(
@@ -112,8 +111,8 @@ async def screen_batch(request: Request) -> Response:
             details={"max_batch": limit, "received": len(items)},
         )
     snap = ctx.snapshot.current
-    results, logged = service.screen_batch(snap, items, ctx.settings.policy_version)
-    at = datetime.now(UTC)
-    ctx.screening_log.extend([_log_row(who.key_id, r, at) for r in logged])
-    payload = {"count": len(results), "registry_version": snap.version_str, "results": results}
-    return Response(orjson.dumps(payload), media_type="application/json")
+    results, count, logged = service.screen_batch(snap, items, ctx.settings.policy_version)
+    at, key_id, version = datetime.now(UTC), who.key_id, snap.version_str
+    ctx.screening_log.extend((at, key_id, version, *row) for row in logged)
+    head = b'{"count":' + str(count).encode() + b',"registry_version":' + orjson.dumps(version) + b',"results":'
+    return Response(head + results + b"}", media_type="application/json")

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
@@ -61,15 +62,43 @@ ExposureLoader = Callable[[Engine, dict[str, Verdict]], dict[str, Verdict]]
 """Hook for the scoring feature: takes the direct verdicts, returns the verdicts of every scored address."""
 
 
+def render_fragment(v: Verdict) -> bytes:
+    """The middle of a result, ``"risk_score":…,"exposure":{…}``, rendered once per verdict."""
+    body = orjson.dumps(
+        {"risk_score": v.risk_score, "risk_level": v.risk_level, "action": v.action, "direct": list(v.direct),
+         "exposure": v.exposure}
+    )
+    return body[1:-1]
+
+
+CLEAN_FRAGMENT = (render_fragment(CLEAN), (CLEAN.risk_score, CLEAN.risk_level, CLEAN.action))
+
+
 @dataclass
 class Snapshot:
     registry_version: int
     verdicts: dict[str, Verdict] = field(default_factory=dict)  # key: "family:address"
     loaded_at: float = 0.0
+    _fragments: dict[str, tuple[bytes, tuple[int, str, str]]] = field(default_factory=dict, repr=False)
 
     @property
     def version_str(self) -> str:
         return str(self.registry_version)
+
+    def fragment(self, key: str, now: float) -> tuple[bytes, tuple[int, str, str]]:
+        """Rendered verdict of ``key``: cached for verdicts that cannot expire, rendered afresh otherwise."""
+        cached = self._fragments.get(key)
+        if cached is not None:
+            return cached
+        v = self.verdicts.get(key)
+        if v is None:
+            return CLEAN_FRAGMENT
+        if v.expires_at is not None:
+            v = self.verdict(key, now)
+            return (render_fragment(v), (v.risk_score, v.risk_level, v.action))
+        out = (render_fragment(v), (v.risk_score, v.risk_level, v.action))
+        self._fragments[key] = out
+        return out
 
     def verdict(self, key: str, now: float) -> Verdict:
         v = self.verdicts.get(key)
@@ -147,7 +176,8 @@ class SnapshotHolder:
 
     exposure_loader: ExposureLoader | None = None
 
-    def __init__(self, engine: Engine, poll_seconds: float) -> None:
+    def __init__(self, engine: Engine, poll_seconds: float, on_poll: Callable[[], None] | None = None) -> None:
+        self._on_poll = on_poll
         self._engine = engine
         self._poll = poll_seconds
         self.current = Snapshot(registry_version=-1)
@@ -206,6 +236,8 @@ class SnapshotHolder:
             if self._stop.is_set():
                 return
             try:
+                if self._on_poll is not None:
+                    self._on_poll()
                 self.refresh()
             except Exception:  # a database blip must not kill the poller; the old snapshot stays in force
                 log.exception("snapshot refresh failed; keeping registry version %s", self.current.registry_version)

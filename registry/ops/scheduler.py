@@ -1,0 +1,176 @@
+"""Running the features' jobs on their intervals with APScheduler, at most one run of a job at a time anywhere.
+
+APScheduler's ``max_instances=1`` only covers one process; the lease row in ``job_lease`` covers every process
+(several API workers started with the scheduler, or a second ``registry worker`` started by mistake). A run that
+fails is recorded with its reason in ``job_run`` and never takes the process down; the next run starts afresh.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import socket
+import threading
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from registry.ops.jobs import JOB_MODULES, JobSpec
+from registry.settings import Settings
+
+log = logging.getLogger("registry.jobs")
+
+
+def load_specs(settings: Settings) -> list[JobSpec]:
+    specs: list[JobSpec] = []
+    for name in JOB_MODULES:
+        try:
+            mod = importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name is None or not name.startswith(e.name):
+                raise
+            continue
+        specs.extend(mod.jobs(settings))
+    return specs
+
+
+def holder_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def acquire(engine: Engine, job_id: str, holder: str, seconds: float) -> bool:
+    now = datetime.now(UTC)
+    exp = now + timedelta(seconds=seconds)
+    with engine.begin() as c:
+        updated = c.execute(
+            text(
+                "UPDATE job_lease SET holder = :h, expires_at = :exp "
+                "WHERE job_id = :j AND (expires_at < :now OR holder = :h)"
+            ),
+            {"h": holder, "exp": _db_time(engine, exp), "j": job_id, "now": _db_time(engine, now)},
+        ).rowcount
+    if updated:
+        return True
+    try:
+        with engine.begin() as c:
+            c.execute(
+                text("INSERT INTO job_lease (job_id, holder, expires_at) VALUES (:j, :h, :exp)"),
+                {"j": job_id, "h": holder, "exp": _db_time(engine, exp)},
+            )
+        return True
+    except IntegrityError:
+        return False
+
+
+def release(engine: Engine, job_id: str, holder: str) -> None:
+    with engine.begin() as c:
+        c.execute(
+            text("UPDATE job_lease SET expires_at = :now WHERE job_id = :j AND holder = :h"),
+            {"now": _db_time(engine, datetime.now(UTC) - timedelta(seconds=1)), "j": job_id, "h": holder},
+        )
+
+
+def _db_time(engine: Engine, dt: datetime) -> datetime:
+    # SQLite keeps naive UTC text (see registry.db.types.UtcDateTime); comparisons must use the same form.
+    return dt.replace(tzinfo=None) if engine.dialect.name == "sqlite" else dt
+
+
+class JobRunner:
+    def __init__(self, engine: Engine, lease_seconds: float, holder: str | None = None) -> None:
+        self.engine = engine
+        self.lease_seconds = lease_seconds
+        self.holder = holder or holder_id()
+
+    def run(self, spec: JobSpec) -> str:
+        """Run ``spec`` once if its lease is free; returns the outcome (ok, error, busy)."""
+        if not acquire(self.engine, spec.id, self.holder, self.lease_seconds):
+            log.debug("job %s is running elsewhere; skipped", spec.id)
+            return "busy"
+        run_id = self._start(spec.id)
+        done = threading.Event()
+        renewer = threading.Thread(target=self._renew, args=(spec.id, done), daemon=True)
+        renewer.start()
+        outcome, error, summary = "ok", None, None
+        try:
+            result = spec.func()
+            summary = None if result is None else str(result)[:2000]
+        except Exception as e:  # a failing job is recorded, never fatal to the process
+            outcome, error = "error", f"{type(e).__name__}: {e}"[:2000]
+            log.warning("job %s failed: %s", spec.id, error)
+        finally:
+            done.set()
+            renewer.join(timeout=5)
+            self._finish(run_id, outcome, error, summary)
+            release(self.engine, spec.id, self.holder)
+        return outcome
+
+    def _renew(self, job_id: str, done: threading.Event) -> None:
+        while not done.wait(self.lease_seconds / 3):
+            try:
+                acquire(self.engine, job_id, self.holder, self.lease_seconds)
+            except Exception:
+                log.exception("could not renew the lease of %s", job_id)
+
+    def _start(self, job_id: str) -> int:
+        with self.engine.begin() as c:
+            row = c.execute(
+                text(
+                    "INSERT INTO job_run (job_id, holder, started_at, outcome) VALUES (:j, :h, :t, 'running') "
+                    "RETURNING id"
+                ),
+                {"j": job_id, "h": self.holder, "t": _db_time(self.engine, datetime.now(UTC))},
+            ).first()
+        assert row is not None
+        return int(row[0])
+
+    def _finish(self, run_id: int, outcome: str, error: str | None, summary: str | None) -> None:
+        try:
+            with self.engine.begin() as c:
+                c.execute(
+                    text(
+                        "UPDATE job_run SET finished_at = :t, outcome = :o, error = :e, summary = :s WHERE id = :id"
+                    ),
+                    {"t": _db_time(self.engine, datetime.now(UTC)), "o": outcome, "e": error, "s": summary,
+                     "id": run_id},
+                )
+        except Exception:
+            log.exception("could not record the end of job run %s", run_id)
+
+
+class Scheduler:
+    """APScheduler's background scheduler over the job specs, each wrapped in the lease-taking runner."""
+
+    def __init__(self, engine: Engine, settings: Settings) -> None:
+        self.specs = load_specs(settings)
+        self.runner = JobRunner(engine, settings.job_lease_seconds)
+        self._aps = BackgroundScheduler(timezone=UTC)
+
+    def start(self) -> None:
+        now = datetime.now(UTC)
+        for spec in self.specs:
+            self._aps.add_job(
+                self.runner.run,
+                IntervalTrigger(seconds=spec.seconds, timezone=UTC),
+                args=[spec],
+                id=spec.id,
+                name=spec.description,
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=max(1, int(spec.seconds)),
+                next_run_time=now + timedelta(seconds=min(spec.seconds, 15)),
+            )
+        self._aps.start()
+        log.info("scheduler started with %d jobs", len(self.specs))
+
+    def shutdown(self) -> None:
+        if self._aps.running:
+            self._aps.shutdown(wait=True)
+
+    def next_runs(self) -> dict[str, datetime | None]:
+        return {j.id: j.next_run_time for j in self._aps.get_jobs()}
