@@ -56,18 +56,21 @@ def run_wrk(
     """wrk (C, epoll) as the load generator: a Python client would need more CPU than the server it measures."""
     if shutil.which("wrk") is None:
         raise RuntimeError("wrk is not installed (make bench installs the Debian package)")
-    lua = ["wrk.method = %r" % method]
+    lua = [f'wrk.method = "{method}"']
     for k, v in (headers or {}).items():
         lua.append(f'wrk.headers["{k}"] = "{v}"')
     if body is not None:
-        lua.append("wrk.body = [[%s]]" % body.decode())
+        lua.append(f"wrk.body = [[{body.decode()}]]")
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
-        f.write("\n".join(lua).replace("'", '"') + "\n")
+        f.write("\n".join(lua) + "\n")
         script = f.name
     try:
         out = subprocess.run(
             ["wrk", f"-t{threads}", f"-c{connections}", f"-d{int(seconds)}s", "--latency", "-s", script, url],
-            capture_output=True, text=True, timeout=seconds + 60, check=True,
+            capture_output=True,
+            text=True,
+            timeout=seconds + 60,
+            check=True,
         ).stdout
     finally:
         os.unlink(script)
@@ -117,9 +120,22 @@ def start_plaintext_baseline() -> Iterator[str]:
     log = tmp / "log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "baseline_app:app", "--host", "127.0.0.1", "--port", str(port),
-             "--no-access-log", "--log-level", "warning"],
-            cwd=tmp, stdout=out, stderr=out,
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "baseline_app:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
+            cwd=tmp,
+            stdout=out,
+            stderr=out,
         )
     try:
         url = f"http://127.0.0.1:{port}/"
@@ -147,8 +163,11 @@ def start_registry_server(db_url: str, env: dict[str, str] | None = None) -> Ite
     }
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "registry", "serve", "--no-scheduler"], cwd=ROOT, env=full_env,
-            stdout=out, stderr=out,
+            [sys.executable, "-m", "registry", "serve", "--no-scheduler"],
+            cwd=ROOT,
+            env=full_env,
+            stdout=out,
+            stderr=out,
         )
     try:
         base = f"http://127.0.0.1:{port}"

@@ -24,9 +24,7 @@ class Settings(BaseSettings):
     env: Literal["development", "production"] = Field(
         "development", description="production refuses defaults that are only safe on a laptop"
     )
-    database_url: str = Field(
-        "", description="SQLAlchemy URL; empty means SQLite at var/registry.sqlite3 (WAL)"
-    )
+    database_url: str = Field("", description="SQLAlchemy URL; empty means SQLite at var/registry.sqlite3 (WAL)")
     host: str = Field("127.0.0.1", description="bind address of `registry serve`")
     port: int = Field(8000, description="port of `registry serve`")
     workers: int = Field(1, ge=1, description="API worker processes of `registry serve`")
@@ -50,6 +48,12 @@ class Settings(BaseSettings):
         description="what the scheduled sanctions import reads (URLs or paths, JSON list); [] turns the job off",
     )
     sanctions_import_seconds: float = Field(86400, gt=0, description="interval of the scheduled sanctions import")
+    rate_limit_per_second: float = Field(
+        2000, gt=0, description="requests per second allowed per API key (per worker process); over it: 429"
+    )
+    rate_limit_burst: float = Field(4000, ge=1, description="requests a key may send at once before the rate applies")
+    log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR; logs are JSON lines on stderr")
+    access_log: bool = Field(False, description="log every request (errors and slow requests are always logged)")
     job_lease_seconds: float = Field(120, gt=5, description="a job's lease; renewed while it runs")
     run_scheduler: bool = Field(
         False, description="set by `registry serve --scheduler` (and `registry worker`): run the jobs in-process"

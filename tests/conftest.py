@@ -97,6 +97,16 @@ def db_url(
     admin_engine.dispose()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_settings() -> Iterator[None]:
+    """Tests that point REGISTRY_* variables elsewhere must not leak a cached Settings into the next test."""
+    from registry.settings import get_settings
+
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
 @pytest.fixture
 def engine(db_url: str) -> Iterator[Engine]:
     eng = make_engine(db_url)

@@ -13,7 +13,7 @@ from typing import Literal
 
 import base58
 import based58
-from eth_utils import to_checksum_address
+from eth_utils.address import to_checksum_address
 
 Reason = Literal["checksum", "length", "prefix", "characters", "format", "chain"]
 
@@ -287,7 +287,7 @@ _B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 def _monero(a: str) -> str:
     """Monero's base58 works on 8-byte blocks with a Keccak checksum; no maintained PyPI package decodes it
     without pulling in a whole wallet library."""
-    from eth_utils import keccak
+    from eth_utils.crypto import keccak
 
     bad = sorted(set(a) - _B58_ALPHABET)
     if bad:

@@ -78,7 +78,9 @@ def parse_listings_csv(data: bytes, now: datetime, max_rows: int) -> tuple[list[
         if len(record) != len(columns):
             errors.append(
                 RowError(
-                    line=start, column=None, value=None,
+                    line=start,
+                    column=None,
+                    value=None,
                     reason=f"{len(record)} fields where the header has {len(columns)}",
                 )
             )
@@ -90,9 +92,7 @@ def parse_listings_csv(data: bytes, now: datetime, max_rows: int) -> tuple[list[
         except ValidationError as e:
             for err in e.errors():
                 col = str(err["loc"][0]) if err.get("loc") else None
-                errors.append(
-                    RowError(line=start, column=col, value=fields.get(col or "", None), reason=err["msg"])
-                )
+                errors.append(RowError(line=start, column=col, value=fields.get(col or "", None), reason=err["msg"]))
             continue
         try:
             c = check_listing(item, now)
@@ -104,7 +104,9 @@ def parse_listings_csv(data: bytes, now: datetime, max_rows: int) -> tuple[list[
         if key in first_seen:
             errors.append(
                 RowError(
-                    line=start, column="address", value=fields["address"],
+                    line=start,
+                    column="address",
+                    value=fields["address"],
                     reason=f"same address and category as line {first_seen[key]}",
                 )
             )

@@ -62,9 +62,7 @@ def submit_listing(
         }
     },
 )
-async def import_listings(
-    request: Request, who: InvestigatorKey, ctx: CtxDep, case_id: int = CaseId
-) -> ImportResult:
+async def import_listings(request: Request, who: InvestigatorKey, ctx: CtxDep, case_id: int = CaseId) -> ImportResult:
     ctype = request.headers.get("content-type", "")
     if not ctype.startswith(("text/csv", "text/plain", "application/octet-stream")):
         raise InvalidInput(

@@ -80,13 +80,13 @@ def check_listing(data: ListingCreate, now: datetime) -> CheckedListing:
     except AddressError as e:
         raise InvalidAddress(e.message, details={"field": "address", "reason": e.reason}) from None
     if data.category not in CATEGORIES:
-        raise InvalidInput(
-            f"unknown category {data.category!r}; see GET /v1/categories", details={"field": "category"}
-        )
+        raise InvalidInput(f"unknown category {data.category!r}; see GET /v1/categories", details={"field": "category"})
     until = data.valid_until
     if until is not None:
         if until.tzinfo is None:
-            raise InvalidInput("valid_until needs a time zone (e.g. 2027-01-01T00:00:00Z)", details={"field": "valid_until"})
+            raise InvalidInput(
+                "valid_until needs a time zone (e.g. 2027-01-01T00:00:00Z)", details={"field": "valid_until"}
+            )
         if until <= now:
             raise InvalidInput("valid_until is in the past", details={"field": "valid_until"})
     return CheckedListing(

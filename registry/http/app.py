@@ -16,6 +16,8 @@ from registry.http import errors
 from registry.http.deps import AppContext
 from registry.http.middleware import BodyLimit
 from registry.http.responses import ORJSONResponse
+from registry.ops.observability import RequestObserver
+from registry.ops.ratelimit import RateLimiter
 from registry.screening.log import ScreeningLogWriter
 from registry.screening.snapshot import SnapshotHolder
 from registry.settings import Settings, get_settings
@@ -66,6 +68,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         keys=keys,
         snapshot=SnapshotHolder(engine, settings.snapshot_poll_seconds, on_poll=keys.refresh),
         screening_log=ScreeningLogWriter(engine, settings.screening_log_flush_seconds),
+        limiter=RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
     )
 
     @asynccontextmanager
@@ -97,7 +100,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.ctx = ctx
     errors.install(app)
     for router in _routers():
-        app.include_router(router)
+        app.include_router(router, responses=errors.COMMON_ERRORS)
     for hook in STARTUP_HOOKS:
         module, _, func = hook.partition(":")
         try:
@@ -108,4 +111,5 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             continue
         getattr(mod, func)(app, ctx)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestObserver, access_log=settings.access_log)
     return app

@@ -14,6 +14,7 @@ from registry.auth.service import KeyCache, Principal
 from registry.auth.tables import Role
 from registry.db.engine import session_scope
 from registry.errors import Forbidden, Unauthenticated
+from registry.ops.ratelimit import RateLimiter
 from registry.settings import Settings
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ class AppContext:
     """Features add what they start with the app (the scheduler, caches) and stop with it."""
     on_stop: list[Callable[[], None]] = field(default_factory=list)
     scheduler: object | None = None
+    limiter: RateLimiter | None = None
 
 
 def get_ctx(request: Request) -> AppContext:
@@ -64,6 +66,8 @@ def authenticate(request: Request) -> Principal:
     principal = ctx.keys.authenticate(key.strip())
     if principal is None:
         raise Unauthenticated("unknown or revoked API key")
+    if ctx.limiter is not None:
+        ctx.limiter.check(principal.key_id)
     request.state.principal = principal
     return principal
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -76,3 +77,28 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(Exception, on_unexpected)
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    details: Any = None
+
+
+class ErrorBody(BaseModel):
+    """The shape of every error response."""
+
+    error: ErrorDetail
+
+
+COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "malformed request body (broken JSON)"},
+    401: {"model": ErrorBody, "description": "missing, unknown or revoked API key"},
+    403: {"model": ErrorBody, "description": "the key's role may not use this route"},
+    404: {"model": ErrorBody, "description": "no such object"},
+    409: {"model": ErrorBody, "description": "conflicts with the current state (duplicate, wrong status)"},
+    413: {"model": ErrorBody, "description": "body or batch too large"},
+    422: {"model": ErrorBody, "description": "well-formed but invalid input; details name the field and reason"},
+    429: {"model": ErrorBody, "description": "rate limit exceeded; see Retry-After"},
+}
+"""Documented on every route, so that clients (and the schema fuzzer) know every status they can get."""

@@ -88,7 +88,9 @@ def parse_text_list(asset: str, name: str, data: bytes) -> Iterator[SanctionEntr
         yield check(asset, value, f"{name}:{lineno}")
 
 
-def parse_sdn_advanced(data: bytes | io.BufferedIOBase, name: str = "sdn_advanced.xml") -> Iterator[SanctionEntry | Rejected]:
+def parse_sdn_advanced(
+    data: bytes | io.BufferedIOBase, name: str = "sdn_advanced.xml"
+) -> Iterator[SanctionEntry | Rejected]:
     """Stream the official XML (about 100 MB): feature types first, then every party's address features.
 
     Namespace-agnostic (OFAC moved the namespace once already); entities are not resolved and nothing is

@@ -4,8 +4,10 @@ from datetime import datetime
 
 from fastapi import APIRouter
 from pydantic import BaseModel
+from starlette.responses import Response
 
 from registry.http.deps import AdminKey, CtxDep, SessionDep
+from registry.http.responses import ORJSONResponse
 from registry.ops import queries
 
 router = APIRouter(tags=["operations"])
@@ -66,3 +68,43 @@ def list_jobs(_key: AdminKey, ctx: CtxDep, session: SessionDep) -> list[JobState
             )
         )
     return out
+
+
+@router.get("/readyz")
+def readyz(ctx: CtxDep) -> ORJSONResponse:
+    """Ready: the database answers, its schema is current, and this worker's screening snapshot is loaded."""
+    from registry.db.migrate import pending
+
+    checks: dict[str, str] = {}
+    try:
+        missing = pending(ctx.engine)
+        checks["database"] = "ok"
+        checks["migrations"] = "ok" if not missing else f"pending: {', '.join(sorted(missing))}"
+    except Exception as e:
+        checks["database"] = f"unreachable: {type(e).__name__}"
+        checks["migrations"] = "unknown"
+    checks["snapshot"] = (
+        f"registry version {ctx.snapshot.current.registry_version}" if ctx.snapshot.loaded.is_set() else "not loaded"
+    )
+    ok = checks["database"] == "ok" and checks["migrations"] == "ok" and ctx.snapshot.loaded.is_set()
+    return ORJSONResponse({"status": "ready" if ok else "not ready", "checks": checks}, status_code=200 if ok else 503)
+
+
+@router.get("/metrics")
+def metrics(ctx: CtxDep) -> Response:
+    """Prometheus text format: per-process request metrics plus gauges read from the database."""
+    import os
+
+    from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, multiprocess
+
+    from registry.ops.observability import DatabaseCollector
+
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        process = CollectorRegistry()
+        multiprocess.MultiProcessCollector(process)  # type: ignore[no-untyped-call]
+    else:
+        process = REGISTRY
+    db = CollectorRegistry(auto_describe=False)
+    db.register(DatabaseCollector(ctx.engine))
+    body = generate_latest(process) + generate_latest(db)
+    return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")

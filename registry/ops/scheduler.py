@@ -45,14 +45,12 @@ def holder_id() -> str:
 
 
 def acquire(engine: Engine, job_id: str, holder: str, seconds: float) -> bool:
+    """Take the lease if nobody holds it (not even this holder: a second run in the same process waits too)."""
     now = datetime.now(UTC)
     exp = now + timedelta(seconds=seconds)
     with engine.begin() as c:
         updated = c.execute(
-            text(
-                "UPDATE job_lease SET holder = :h, expires_at = :exp "
-                "WHERE job_id = :j AND (expires_at < :now OR holder = :h)"
-            ),
+            text("UPDATE job_lease SET holder = :h, expires_at = :exp WHERE job_id = :j AND expires_at < :now"),
             {"h": holder, "exp": _db_time(engine, exp), "j": job_id, "now": _db_time(engine, now)},
         ).rowcount
     if updated:
@@ -66,6 +64,16 @@ def acquire(engine: Engine, job_id: str, holder: str, seconds: float) -> bool:
         return True
     except IntegrityError:
         return False
+
+
+def renew(engine: Engine, job_id: str, holder: str, seconds: float) -> bool:
+    exp = datetime.now(UTC) + timedelta(seconds=seconds)
+    with engine.begin() as c:
+        n = c.execute(
+            text("UPDATE job_lease SET expires_at = :exp WHERE job_id = :j AND holder = :h"),
+            {"exp": _db_time(engine, exp), "j": job_id, "h": holder},
+        ).rowcount
+    return bool(n)
 
 
 def release(engine: Engine, job_id: str, holder: str) -> None:
@@ -113,7 +121,8 @@ class JobRunner:
     def _renew(self, job_id: str, done: threading.Event) -> None:
         while not done.wait(self.lease_seconds / 3):
             try:
-                acquire(self.engine, job_id, self.holder, self.lease_seconds)
+                if not renew(self.engine, job_id, self.holder, self.lease_seconds):
+                    log.error("lost the lease of %s while running it", job_id)
             except Exception:
                 log.exception("could not renew the lease of %s", job_id)
 
@@ -133,11 +142,14 @@ class JobRunner:
         try:
             with self.engine.begin() as c:
                 c.execute(
-                    text(
-                        "UPDATE job_run SET finished_at = :t, outcome = :o, error = :e, summary = :s WHERE id = :id"
-                    ),
-                    {"t": _db_time(self.engine, datetime.now(UTC)), "o": outcome, "e": error, "s": summary,
-                     "id": run_id},
+                    text("UPDATE job_run SET finished_at = :t, outcome = :o, error = :e, summary = :s WHERE id = :id"),
+                    {
+                        "t": _db_time(self.engine, datetime.now(UTC)),
+                        "o": outcome,
+                        "e": error,
+                        "s": summary,
+                        "id": run_id,
+                    },
                 )
         except Exception:
             log.exception("could not record the end of job run %s", run_id)

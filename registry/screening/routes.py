@@ -8,6 +8,7 @@ log row goes to an in-memory buffer: no database round trip and no pydantic per 
 from __future__ import annotations
 
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,6 +20,7 @@ from chains.addresses import AddressError
 from registry.auth.tables import Role
 from registry.errors import InvalidAddress, InvalidInput, MalformedBody, PayloadTooLarge
 from registry.http.deps import AppContext, require
+from registry.ops.observability import SCREENINGS
 from registry.screening import service
 from registry.screening.models import (
     BatchRequest,
@@ -30,13 +32,6 @@ from registry.screening.models import (
 
 router = APIRouter(prefix="/v1", tags=["screening"])
 _bank = require(Role.bank)
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"description": "malformed JSON"},
-    401: {"description": "missing or unknown API key"},
-    403: {"description": "the key is not a bank key"},
-    413: {"description": "body too large"},
-    422: {"description": "invalid address or request shape; `error.details.reason` says why"},
-}
 
 
 def _json_body(raw: bytes) -> Any:
@@ -49,7 +44,7 @@ def _json_body(raw: bytes) -> Any:
 @router.post(
     "/screen",
     response_model=None,
-    responses={200: {"model": ScreeningResult}, **_ERRORS},
+    responses={200: {"model": ScreeningResult}},
     openapi_extra={
         "requestBody": {"required": True, "content": {"application/json": {"schema": inline_schema(ScreenRequest)}}},
         "security": [{"HTTPBearer": []}],
@@ -61,7 +56,7 @@ async def screen(request: Request) -> Response:
     ctx: AppContext = request.app.state.ctx
     body = _json_body(await request.body())
     if not isinstance(body, dict):
-        raise InvalidInput("send a JSON object: {\"address\": \"…\", \"chain\": \"…\"}")
+        raise InvalidInput('send a JSON object: {"address": "…", "chain": "…"}')
     address, chain = body.get("address"), body.get("chain")
     extra = set(body) - {"address", "chain"}
     if extra:
@@ -81,13 +76,14 @@ async def screen(request: Request) -> Response:
     )
     at = datetime.fromtimestamp(now, UTC)
     ctx.screening_log.add((at, who.key_id, snap.version_str, c, a, score, level, action))
+    SCREENINGS.labels(level).inc()
     return Response(body, media_type="application/json")
 
 
 @router.post(
     "/screen/batch",
     response_model=None,
-    responses={200: {"model": BatchResponse}, **_ERRORS},
+    responses={200: {"model": BatchResponse}},
     openapi_extra={
         "requestBody": {"required": True, "content": {"application/json": {"schema": inline_schema(BatchRequest)}}},
         "security": [{"HTTPBearer": []}],
@@ -99,7 +95,7 @@ async def screen_batch(request: Request) -> Response:
     ctx: AppContext = request.app.state.ctx
     body = _json_body(await request.body())
     if not isinstance(body, dict) or not isinstance(body.get("addresses"), list):
-        raise InvalidInput("send a JSON object: {\"addresses\": [\"…\", {\"address\": \"…\", \"chain\": \"…\"}]}")
+        raise InvalidInput('send a JSON object: {"addresses": ["…", {"address": "…", "chain": "…"}]}')
     extra = set(body) - {"addresses"}
     if extra:
         raise InvalidInput(f"unknown field(s) {', '.join(sorted(map(str, extra)))}")
@@ -114,5 +110,7 @@ async def screen_batch(request: Request) -> Response:
     results, count, logged = service.screen_batch(snap, items, ctx.settings.policy_version)
     at, key_id, version = datetime.now(UTC), who.key_id, snap.version_str
     ctx.screening_log.extend((at, key_id, version, *row) for row in logged)
+    for level, n in Counter(row[3] for row in logged).items():
+        SCREENINGS.labels(level).inc(n)
     head = b'{"count":' + str(count).encode() + b',"registry_version":' + orjson.dumps(version) + b',"results":'
     return Response(head + results + b"}", media_type="application/json")

@@ -55,9 +55,13 @@ def validate(address: str, chain: str | None) -> Checked:
 def tail(snap: Snapshot, policy_version: str, now: float) -> bytes:
     stamp = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     return (
-        b',"policy_version":' + orjson.dumps(policy_version)
-        + b',"registry_version":' + orjson.dumps(snap.version_str)
-        + b',"screened_at":"' + stamp.encode() + b'"}'
+        b',"policy_version":'
+        + orjson.dumps(policy_version)
+        + b',"registry_version":'
+        + orjson.dumps(snap.version_str)
+        + b',"screened_at":"'
+        + stamp.encode()
+        + b'"}'
     )
 
 
@@ -72,8 +76,12 @@ def screen_one(snap: Snapshot, c: Checked, now: float, end: bytes) -> tuple[byte
 
 def item_error(index: int, address: Any, chain: Any, code: str, reason: str, message: str) -> bytes:
     return orjson.dumps(
-        {"index": index, "address": address, "chain": chain,
-         "error": {"code": code, "reason": reason, "message": message}}
+        {
+            "index": index,
+            "address": address,
+            "chain": chain,
+            "error": {"code": code, "reason": reason, "message": message},
+        }
     )
 
 
@@ -85,6 +93,8 @@ def screen_batch(snap: Snapshot, items: list[Any], policy_version: str) -> tuple
     parts: list[bytes] = []
     logged: list[LogRow] = []
     memo = _memo
+    address: Any
+    chain: Any
     for i, item in enumerate(items):
         if type(item) is str:
             c = memo.get(item)
@@ -98,12 +108,30 @@ def screen_batch(snap: Snapshot, items: list[Any], policy_version: str) -> tuple
             address, chain = item.get("address"), item.get("chain")
             extra = set(item) - {"address", "chain"}
             if extra:
-                parts += (item_error(i, address, chain, "invalid_input", "fields",
-                                        f"unknown field(s) {', '.join(sorted(map(str, extra)))}"), b",")
+                parts += (
+                    item_error(
+                        i,
+                        address,
+                        chain,
+                        "invalid_input",
+                        "fields",
+                        f"unknown field(s) {', '.join(sorted(map(str, extra)))}",
+                    ),
+                    b",",
+                )
                 continue
         else:
-            parts += (item_error(i, item, None, "invalid_input", "format",
-                                    "each item is an address string or an {address, chain} object"), b",")
+            parts += (
+                item_error(
+                    i,
+                    item,
+                    None,
+                    "invalid_input",
+                    "format",
+                    "each item is an address string or an {address, chain} object",
+                ),
+                b",",
+            )
             continue
         if not isinstance(address, str) or (chain is not None and not isinstance(chain, str)):
             parts += (item_error(i, address, chain, "invalid_input", "format", "address and chain are strings"), b",")

@@ -65,8 +65,13 @@ ExposureLoader = Callable[[Engine, dict[str, Verdict]], dict[str, Verdict]]
 def render_fragment(v: Verdict) -> bytes:
     """The middle of a result, ``"risk_score":…,"exposure":{…}``, rendered once per verdict."""
     body = orjson.dumps(
-        {"risk_score": v.risk_score, "risk_level": v.risk_level, "action": v.action, "direct": list(v.direct),
-         "exposure": v.exposure}
+        {
+            "risk_score": v.risk_score,
+            "risk_level": v.risk_level,
+            "action": v.action,
+            "direct": list(v.direct),
+            "exposure": v.exposure,
+        }
     )
     return body[1:-1]
 
@@ -139,8 +144,7 @@ def load_direct(engine: Engine) -> tuple[int, dict[str, Verdict]]:
     now = datetime.now(UTC)
     with engine.connect() as conn:
         version = int(
-            conn.execute(text("SELECT value FROM registry_state WHERE name = :n"), {"n": state.REGISTRY}).scalar()
-            or 0
+            conn.execute(text("SELECT value FROM registry_state WHERE name = :n"), {"n": state.REGISTRY}).scalar() or 0
         )
         rows = conn.execute(
             text(
@@ -210,8 +214,11 @@ class SnapshotHolder:
             self.loaded.set()
             log.info(
                 "snapshot loaded",
-                extra={"registry_version": version, "addresses": len(verdicts),
-                       "seconds": round(time.perf_counter() - started, 3)},
+                extra={
+                    "registry_version": version,
+                    "addresses": len(verdicts),
+                    "seconds": round(time.perf_counter() - started, 3),
+                },
             )
             return True
 

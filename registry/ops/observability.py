@@ -1,0 +1,173 @@
+"""Request ids, structured JSON logs and Prometheus metrics.
+
+One pure ASGI middleware does all three per request (a request id, a latency observation, an error log line)
+so the screening hot path pays for one wrapper, not three. Log records are JSON, carry the request id, and pass
+through a filter that blanks anything shaped like an API key or a bearer token, whatever the caller logged.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import re
+import sys
+import time
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from prometheus_client import Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+
+HTTP_REQUESTS = Counter("registry_http_requests_total", "HTTP requests", ["route", "method", "status"])
+HTTP_LATENCY = Histogram(
+    "registry_http_request_seconds",
+    "HTTP request latency",
+    ["route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+SCREENINGS = Counter("registry_screenings_total", "addresses screened, by resulting risk level", ["level"])
+
+_REQUEST_ID_OK = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_SECRETS = re.compile(r"(rk_[A-Za-z0-9_-]{10,})|((?i:bearer)\s+\S+)")
+
+
+class RedactSecrets(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        msg = record.getMessage()
+        if _SECRETS.search(msg):
+            record.msg = _SECRETS.sub("[redacted]", msg)
+            record.args = None
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    _SKIP = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+            "request_id": request_id.get(),
+        }
+        for k, v in record.__dict__.items():
+            if k not in self._SKIP and not k.startswith("_"):
+                out[k] = v
+        if record.exc_info:
+            out["exc"] = self.formatException(record.exc_info)
+        return _SECRETS.sub("[redacted]", orjson.dumps(out, default=str).decode())
+
+
+def configure_logging(level: str = "INFO") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(RedactSecrets())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "apscheduler"):
+        lg = logging.getLogger(name)
+        lg.handlers[:] = []
+        lg.propagate = True
+    logging.getLogger("apscheduler").setLevel("WARNING")
+
+
+log = logging.getLogger("registry.http")
+
+
+class RequestObserver:
+    def __init__(self, app: ASGIApp, slow_seconds: float = 1.0, access_log: bool = False) -> None:
+        self.app = app
+        self.slow = slow_seconds
+        self.access_log = access_log
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        rid = ""
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                candidate = value.decode("latin-1")
+                rid = candidate if _REQUEST_ID_OK.fullmatch(candidate) else ""
+                break
+        rid = rid or uuid.uuid4().hex
+        token = request_id.set(rid)
+        status = 500
+        started = time.perf_counter()
+        rid_header = (b"x-request-id", rid.encode())
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), rid_header]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = scope.get("route")
+            path = getattr(route, "path", "unmatched")
+            HTTP_REQUESTS.labels(path, scope["method"], str(status)).inc()
+            HTTP_LATENCY.labels(path).observe(elapsed)
+            if self.access_log or status >= 500 or elapsed > self.slow:
+                log.info(
+                    "request",
+                    extra={"method": scope["method"], "route": path, "status": status,
+                           "ms": round(elapsed * 1000, 2)},
+                )
+            request_id.reset(token)
+
+
+class DatabaseCollector(Collector):
+    """Gauges read from the database at scrape time, so every worker reports the same truth."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def collect(self) -> Iterable[Metric]:
+        versions = GaugeMetricFamily("registry_state", "version counters (registry, blocklist serial, …)", labels=["name"])
+        jobs = GaugeMetricFamily(
+            "registry_job_runs", "job runs recorded, by job and outcome", labels=["job", "outcome"]
+        )
+        lag = GaugeMetricFamily(
+            "registry_sync_lag_seconds", "seconds since the last successful sync run, per network", labels=["network"]
+        )
+        cursor = GaugeMetricFamily("registry_sync_next_block", "next block the full sync fetches", labels=["network"])
+        try:
+            with self.engine.connect() as c:
+                for name, value in c.execute(text("SELECT name, value FROM registry_state")):
+                    versions.add_metric([str(name)], float(value))
+                for job, outcome, n in c.execute(
+                    text("SELECT job_id, outcome, count(*) FROM job_run GROUP BY job_id, outcome")
+                ):
+                    jobs.add_metric([str(job), str(outcome)], float(n))
+                now = datetime.now(UTC)
+                try:
+                    for network, finished in c.execute(
+                        text("SELECT network, max(finished_at) FROM sync_run WHERE status = 'ok' GROUP BY network")
+                    ):
+                        if finished is not None:
+                            f = finished if isinstance(finished, datetime) else datetime.fromisoformat(str(finished))
+                            f = f.replace(tzinfo=UTC) if f.tzinfo is None else f
+                            lag.add_metric([str(network)], (now - f).total_seconds())
+                    for network, nxt in c.execute(text("SELECT network, next_block FROM sync_cursor")):
+                        cursor.add_metric([str(network)], float(nxt))
+                except Exception:  # sync tables absent: nothing to report
+                    pass
+        except Exception:
+            log.warning("metrics: database unreachable")
+            return []
+        return [versions, jobs, lag, cursor]
