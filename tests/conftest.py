@@ -23,6 +23,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine as sa_create_engine
 from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.pool import NullPool
 
 from registry.audit.service import CLI
 from registry.auth.service import create_key
@@ -61,7 +62,7 @@ def pg_template() -> Iterator[str | None]:
         yield None
         return
     name = f"rr_tmpl_{uuid.uuid4().hex[:10]}"
-    admin_engine = sa_create_engine(admin, isolation_level="AUTOCOMMIT")
+    admin_engine = sa_create_engine(admin, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     with admin_engine.connect() as c:
         c.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(admin).set(database=name).render_as_string(hide_password=False)
@@ -87,7 +88,7 @@ def db_url(
     if admin is None or pg_template is None:
         pytest.skip("REGISTRY_TEST_POSTGRES_URL not set")
     name = f"rr_t_{uuid.uuid4().hex[:12]}"
-    admin_engine = sa_create_engine(admin, isolation_level="AUTOCOMMIT")
+    admin_engine = sa_create_engine(admin, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     with admin_engine.connect() as c:
         c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"'))
     yield make_url(admin).set(database=name).render_as_string(hide_password=False)
@@ -168,7 +169,9 @@ class LiveServer:
         return httpx.Client(base_url=self.base_url, headers=headers or {}, timeout=30)
 
 
-def start_server(db_url: str, tmp_path: Path, extra_env: dict[str, str] | None = None) -> LiveServer:
+def start_server(
+    db_url: str, tmp_path: Path, extra_env: dict[str, str] | None = None, scheduler: bool = False
+) -> LiveServer:
     """``registry serve`` in a subprocess on a free loopback port: real HTTP, real process boundaries."""
     port = free_port()
     env = {
@@ -184,7 +187,11 @@ def start_server(db_url: str, tmp_path: Path, extra_env: dict[str, str] | None =
     log_path = tmp_path / f"server-{port}.log"
     log = open(log_path, "wb")  # noqa: SIM115 - closed with the process
     proc = subprocess.Popen(
-        [sys.executable, "-m", "registry", "serve", "--no-scheduler"], env=env, stdout=log, stderr=log, cwd=ROOT
+        [sys.executable, "-m", "registry", "serve", "--scheduler" if scheduler else "--no-scheduler"],
+        env=env,
+        stdout=log,
+        stderr=log,
+        cwd=ROOT,
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30

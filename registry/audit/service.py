@@ -72,30 +72,46 @@ def record(
     after: dict[str, Any] | None,
 ) -> AuditEvent:
     """Append one event in the caller's transaction: the change and its audit row commit or fail together."""
+    return record_many(session, actor, [(action, entity_type, entity_id, before, after)])[0]
+
+
+Change = tuple[str, str, str, dict[str, Any] | None, dict[str, Any] | None]
+"""(action, entity_type, entity_id, before, after)"""
+
+
+def record_many(session: Session, actor: Actor, changes: list[Change]) -> list[AuditEvent]:
+    """Append several events with one read of the chain's head and one multi-row insert (CSV and list imports)."""
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_AUDIT_LOCK})
-    last = session.exec(select(AuditEvent).order_by(col(AuditEvent.id).desc()).limit(1)).first()
-    ev = AuditEvent(
-        id=(last.id + 1) if last else 1,
-        at=datetime.now(UTC),
-        actor_kind=actor.kind,
-        actor_id=str(actor.id),
-        actor_org=actor.org,
-        actor_role=actor.role,
-        action=action,
-        entity_type=entity_type,
-        entity_id=entity_id,
-        before=_jsonable(before),
-        after=_jsonable(after),
-        prev_hash=last.hash if last else GENESIS,
-        hash="",
-    )
-    ev.hash = compute_hash(ev)
-    session.add(ev)
     session.flush()
-    state.bump(session, state.AUDIT)
-    return ev
+    last = session.exec(select(AuditEvent).order_by(col(AuditEvent.id).desc()).limit(1)).first()
+    next_id, prev_hash = ((last.id + 1), last.hash) if last else (1, GENESIS)
+    now = datetime.now(UTC)
+    events: list[AuditEvent] = []
+    for action, entity_type, entity_id, before, after in changes:
+        ev = AuditEvent(
+            id=next_id,
+            at=now,
+            actor_kind=actor.kind,
+            actor_id=str(actor.id),
+            actor_org=actor.org,
+            actor_role=actor.role,
+            action=action,
+            entity_type=entity_type,
+            entity_id=entity_id,
+            before=_jsonable(before),
+            after=_jsonable(after),
+            prev_hash=prev_hash,
+            hash="",
+        )
+        ev.hash = compute_hash(ev)
+        events.append(ev)
+        next_id, prev_hash = next_id + 1, ev.hash
+    session.add_all(events)
+    session.flush()
+    state.bump(session, state.AUDIT, len(events))
+    return events
 
 
 @dataclass

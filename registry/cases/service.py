@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from chains.addresses import AddressError, chain_family, normalize
-from registry.audit.service import Actor, record
+from registry.audit.service import Actor, record, record_many
 from registry.auth.service import Principal
 from registry.cases import queries
 from registry.cases.models import CaseCreate, ListingCreate, ListingPublic
@@ -131,8 +131,7 @@ def add_listings(session: Session, case: Case, items: list[CheckedListing], who:
     ]
     session.add_all(rows)
     session.flush()
-    for row in rows:
-        record(session, who.actor, "listing.submit", "listing", str(row.id), None, listing_dict(row))
+    record_many(session, who.actor, [("listing.submit", "listing", str(r.id), None, listing_dict(r)) for r in rows])
     return rows
 
 

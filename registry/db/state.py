@@ -22,13 +22,13 @@ class RegistryState(SQLModel, table=True):
     value: int = Field(default=0)
 
 
-def bump(session: Session, name: str) -> int:
+def bump(session: Session, name: str, by: int = 1) -> int:
     row = session.execute(
-        text("UPDATE registry_state SET value = value + 1 WHERE name = :n RETURNING value"), {"n": name}
+        text("UPDATE registry_state SET value = value + :by WHERE name = :n RETURNING value"), {"n": name, "by": by}
     ).first()
     if row is None:
-        session.execute(text("INSERT INTO registry_state (name, value) VALUES (:n, 1)"), {"n": name})
-        return 1
+        session.execute(text("INSERT INTO registry_state (name, value) VALUES (:n, :by)"), {"n": name, "by": by})
+        return by
     return int(row[0])
 
 

@@ -7,13 +7,18 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from typing import Any
+
 from fastapi import APIRouter, FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
 from sqlalchemy.engine import Engine
 
 from registry.auth.service import KeyCache
 from registry.db.engine import get_engine
 from registry.http import errors
-from registry.http.deps import AppContext
+from registry.http.deps import AppContext, RoleCheck
 from registry.http.middleware import BodyLimit
 from registry.http.responses import ORJSONResponse
 from registry.ops.observability import RequestObserver
@@ -110,6 +115,50 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                 raise
             continue
         getattr(mod, func)(app, ctx)
+    _publish_roles(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestObserver, access_log=settings.access_log)
     return app
+
+
+def _roles_of(dependant: Dependant) -> list[str] | None:
+    for dep in dependant.dependencies:
+        if isinstance(dep.call, RoleCheck):
+            return dep.call.names
+        found = _roles_of(dep)
+        if found is not None:
+            return found
+    return None
+
+
+def _api_routes(routes: list[Any]) -> list[APIRoute]:
+    out: list[APIRoute] = []
+    for route in routes:
+        if isinstance(route, APIRoute):
+            out.append(route)
+        elif hasattr(route, "original_router"):  # FastAPI wraps included routers
+            out.extend(_api_routes(route.original_router.routes))
+    return out
+
+
+def _publish_roles(app: FastAPI) -> None:
+    """Put each route's roles into the OpenAPI schema (``x-roles``) with the bearer security scheme."""
+    for route in _api_routes(app.routes):
+        extra = dict(route.openapi_extra or {})
+        roles = extra.get("x-roles") or _roles_of(route.dependant)
+        if roles is None:
+            continue
+        extra["x-roles"] = roles
+        extra.setdefault("security", [{"HTTPBearer": []}])
+        route.openapi_extra = extra
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            schema.setdefault("components", {})["securitySchemes"] = {
+                "HTTPBearer": {"type": "http", "scheme": "bearer", "description": "API key: Bearer rk_…"}
+            }
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -72,17 +72,27 @@ def authenticate(request: Request) -> Principal:
     return principal
 
 
-def require(*roles: Role) -> Callable[[Request], Principal]:
-    allowed = frozenset(roles)
+class RoleCheck:
+    """A dependency that authenticates and checks the role; ``roles`` is also published in the OpenAPI schema
+    (``x-roles``), so the access table is read from the code rather than kept beside it."""
 
-    def check(request: Request) -> Principal:
+    def __init__(self, roles: frozenset[Role]) -> None:
+        self.roles = roles
+
+    def __call__(self, request: Request) -> Principal:
         principal = authenticate(request)
-        if allowed and principal.role not in allowed:
-            names = ", ".join(sorted(r.value for r in allowed))
+        if self.roles and principal.role not in self.roles:
+            names = ", ".join(sorted(r.value for r in self.roles))
             raise Forbidden(f"this route is for the role(s) {names}; your key has the role {principal.role.value}")
         return principal
 
-    return check
+    @property
+    def names(self) -> list[str]:
+        return sorted(r.value for r in self.roles) if self.roles else ["any"]
+
+
+def require(*roles: Role) -> RoleCheck:
+    return RoleCheck(frozenset(roles))
 
 
 AnyKey = Annotated[Principal, Depends(require())]

@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -69,6 +70,14 @@ def install(app: FastAPI) -> None:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         return error_response(exc.status_code, code, str(exc.detail))
 
+    async def on_database_down(req: Request, exc: Exception) -> Response:
+        log.warning("database unavailable on %s %s: %s", req.method, req.url.path, type(exc).__name__)
+        resp = error_response(
+            503, "database_unavailable", "the database is unavailable for a moment; nothing was changed, retry"
+        )
+        resp.headers["Retry-After"] = "2"
+        return resp
+
     async def on_unexpected(req: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", req.method, req.url.path)
         return error_response(500, "internal", "internal error; the request id in the logs identifies it")
@@ -76,6 +85,10 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RegistryError, on_registry_error)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
+    # Connection-level failures (server restarting, network blip, SQLite busy past its timeout) are transient:
+    # 503 with Retry-After tells the client what to do; the pool's pre-ping replaces dead connections.
+    app.add_exception_handler(OperationalError, on_database_down)
+    app.add_exception_handler(InterfaceError, on_database_down)
     app.add_exception_handler(Exception, on_unexpected)
 
 
@@ -100,5 +113,6 @@ COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
     413: {"model": ErrorBody, "description": "body or batch too large"},
     422: {"model": ErrorBody, "description": "well-formed but invalid input; details name the field and reason"},
     429: {"model": ErrorBody, "description": "rate limit exceeded; see Retry-After"},
+    503: {"model": ErrorBody, "description": "database briefly unavailable; nothing changed; see Retry-After"},
 }
 """Documented on every route, so that clients (and the schema fuzzer) know every status they can get."""

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session, col, select
 
-from registry.audit.service import Actor, record
+from registry.audit.service import Actor, Change, record_many
 from registry.cases.service import listing_dict
 from registry.cases.tables import Listing, ListingStatus
 from registry.db import state
@@ -83,8 +83,9 @@ def apply_sanctions(
     ]
     session.add_all(added)
     session.flush()
-    for row in added:
-        record(session, actor, "listing.sanctions_add", "listing", str(row.id), None, listing_dict(row))
+    changes: list[Change] = [
+        ("listing.sanctions_add", "listing", str(row.id), None, listing_dict(row)) for row in added
+    ]
     for key, row in current_keys.items():
         if key in new_keys:
             continue
@@ -93,9 +94,11 @@ def apply_sanctions(
         row.decided_at = now
         row.decision_reason = "no longer on the OFAC SDN list (removed in the latest import)"
         session.add(row)
-        session.flush()
-        record(session, actor, "listing.sanctions_remove", "listing", str(row.id), before, listing_dict(row))
+        changes.append(("listing.sanctions_remove", "listing", str(row.id), before, listing_dict(row)))
         report.delisted += 1
+    session.flush()
+    if changes:
+        record_many(session, actor, changes)
     report.added = len(added)
     report.unchanged = len(new_keys) - len(added)
     if report.added or report.delisted:

@@ -48,6 +48,7 @@ def _json_body(raw: bytes) -> Any:
     openapi_extra={
         "requestBody": {"required": True, "content": {"application/json": {"schema": inline_schema(ScreenRequest)}}},
         "security": [{"HTTPBearer": []}],
+        "x-roles": ["bank"],
     },
     summary="Screen one address",
 )
@@ -87,6 +88,7 @@ async def screen(request: Request) -> Response:
     openapi_extra={
         "requestBody": {"required": True, "content": {"application/json": {"schema": inline_schema(BatchRequest)}}},
         "security": [{"HTTPBearer": []}],
+        "x-roles": ["bank"],
     },
     summary="Screen up to 10,000 addresses; results in input order, per-item errors",
 )
