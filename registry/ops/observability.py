@@ -8,6 +8,7 @@ through a filter that blanks anything shaped like an API key or a bearer token, 
 from __future__ import annotations
 
 import contextvars
+import itertools
 import logging
 import re
 import sys
@@ -35,6 +36,8 @@ HTTP_LATENCY = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 SCREENINGS = Counter("registry_screenings_total", "addresses screened, by resulting risk level", ["level"])
+SCREENINGS_BY_LEVEL = {level: SCREENINGS.labels(level) for level in ("low", "medium", "high", "severe")}
+"""Children resolved once: ``labels()`` per screening showed up in the profile."""
 
 _REQUEST_ID_OK = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _SECRETS = re.compile(r"(rk_[A-Za-z0-9_-]{10,})|((?i:bearer)\s+\S+)")
@@ -90,6 +93,18 @@ class RequestObserver:
         self.app = app
         self.slow = slow_seconds
         self.access_log = access_log
+        # Request ids: a random process prefix and a counter; uuid4 per request costs a getrandom() syscall.
+        self._prefix = uuid.uuid4().hex[:16]
+        self._counter = itertools.count(1)
+        # labels() takes a lock and hashes its arguments; the children are cached per label set instead.
+        self._children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+
+    def _metrics(self, path: str, method: str, status: int) -> tuple[Any, Any]:
+        key = (path, method, str(status))
+        pair = self._children.get(key)
+        if pair is None:
+            pair = self._children[key] = (HTTP_REQUESTS.labels(*key), HTTP_LATENCY.labels(path))
+        return pair
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -101,7 +116,7 @@ class RequestObserver:
                 candidate = value.decode("latin-1")
                 rid = candidate if _REQUEST_ID_OK.fullmatch(candidate) else ""
                 break
-        rid = rid or uuid.uuid4().hex
+        rid = rid or f"{self._prefix}{next(self._counter):016x}"
         token = request_id.set(rid)
         status = 500
         started = time.perf_counter()
@@ -120,8 +135,9 @@ class RequestObserver:
             elapsed = time.perf_counter() - started
             route = scope.get("route")
             path = getattr(route, "path", "unmatched")
-            HTTP_REQUESTS.labels(path, scope["method"], str(status)).inc()
-            HTTP_LATENCY.labels(path).observe(elapsed)
+            count, latency = self._metrics(path, scope["method"], status)
+            count.inc()
+            latency.observe(elapsed)
             if self.access_log or status >= 500 or elapsed > self.slow:
                 log.info(
                     "request",

@@ -64,7 +64,9 @@ class ScoringSettings(BaseSettings):
         ),
     )
     scoring_dust_value: float = Field(
-        1.0, ge=0, description="transfers worth less than this (in the price unit) are ignored: dusting attacks"
+        1.0,
+        ge=0,
+        description="transfers worth less than this (in the price unit) are ignored: dusting attacks",
     )
     scoring_min_share: float = Field(
         0.0001, ge=0, le=1, description="exposure shares below this are dropped from results"
@@ -73,10 +75,14 @@ class ScoringSettings(BaseSettings):
         30.0, gt=0, description="how often the rescoring job checks whether transfers or listings changed"
     )
     scoring_debounce_seconds: float = Field(
-        60.0, ge=0, description="rescore once the counters have been quiet this long (a sync commits in batches)"
+        60.0,
+        ge=0,
+        description="rescore once the counters have been quiet this long (a sync commits in batches)",
     )
     scoring_max_wait_seconds: float = Field(
-        900.0, gt=0, description="rescore at the latest this long after the first unscored change, quiet or not"
+        900.0,
+        gt=0,
+        description="rescore at the latest this long after the first unscored change, quiet or not",
     )
     scoring_lease_seconds: float = Field(
         3600.0, gt=0, description="a rescoring lease older than this is taken over (its holder died)"

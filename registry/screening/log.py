@@ -14,10 +14,7 @@ from collections import deque
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import insert
 from sqlalchemy.engine import Engine
-
-from registry.screening.tables import ScreeningLog
 
 log = logging.getLogger("registry.screening")
 
@@ -31,6 +28,7 @@ _COLUMNS = ("at", "key_id", "registry_version", "chain", "address", "risk_score"
 class ScreeningLogWriter:
     def __init__(self, engine: Engine, flush_seconds: float, max_batch: int = 50_000) -> None:
         self._engine = engine
+        self._sqlite = engine.dialect.name == "sqlite"
         self._interval = flush_seconds
         self._max_batch = max_batch
         self._buf: deque[Row] = deque()
@@ -38,6 +36,18 @@ class ScreeningLogWriter:
         self._thread: threading.Thread | None = None
         self._flush_lock = threading.Lock()
         self.written = 0
+
+    @property
+    def _sql(self) -> str:
+        # The driver's own executemany on tuples: building SQLAlchemy parameter dicts for thousands of rows a
+        # second held the GIL long enough to show in the screening p99.
+        mark = "?" if self._engine.dialect.paramstyle == "qmark" else "%s"
+        return f"INSERT INTO screening_log ({', '.join(_COLUMNS)}) VALUES ({', '.join([mark] * len(_COLUMNS))})"
+
+    def _row(self, r: Row) -> tuple[object, ...]:
+        if self._sqlite:
+            return (r[0].replace(tzinfo=None), *r[1:])  # UtcDateTime's storage form on SQLite: naive UTC
+        return r
 
     def add(self, row: Row) -> None:
         self._buf.append(row)  # deque.append is atomic: no lock on the hot path
@@ -54,7 +64,7 @@ class ScreeningLogWriter:
                     batch.append(self._buf.popleft())
                 try:
                     with self._engine.begin() as conn:
-                        conn.execute(insert(ScreeningLog), [dict(zip(_COLUMNS, r, strict=True)) for r in batch])
+                        conn.exec_driver_sql(self._sql, [self._row(r) for r in batch])
                 except Exception:
                     # Put the rows back in front so a database outage delays the log instead of losing it.
                     self._buf.extendleft(reversed(batch))

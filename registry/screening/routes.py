@@ -20,7 +20,7 @@ from chains.addresses import AddressError
 from registry.auth.tables import Role
 from registry.errors import InvalidAddress, InvalidInput, MalformedBody, PayloadTooLarge
 from registry.http.deps import AppContext, require
-from registry.ops.observability import SCREENINGS
+from registry.ops.observability import SCREENINGS_BY_LEVEL
 from registry.screening import service
 from registry.screening.models import (
     BatchRequest,
@@ -77,7 +77,7 @@ async def screen(request: Request) -> Response:
     )
     at = datetime.fromtimestamp(now, UTC)
     ctx.screening_log.add((at, who.key_id, snap.version_str, c, a, score, level, action))
-    SCREENINGS.labels(level).inc()
+    SCREENINGS_BY_LEVEL[level].inc()
     return Response(body, media_type="application/json")
 
 
@@ -113,6 +113,6 @@ async def screen_batch(request: Request) -> Response:
     at, key_id, version = datetime.now(UTC), who.key_id, snap.version_str
     ctx.screening_log.extend((at, key_id, version, *row) for row in logged)
     for level, n in Counter(row[3] for row in logged).items():
-        SCREENINGS.labels(level).inc(n)
+        SCREENINGS_BY_LEVEL[level].inc(n)
     head = b'{"count":' + str(count).encode() + b',"registry_version":' + orjson.dumps(version) + b',"results":'
     return Response(head + results + b"}", media_type="application/json")

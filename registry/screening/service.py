@@ -52,8 +52,20 @@ def validate(address: str, chain: str | None) -> Checked:
     return hit
 
 
+_second: list[Any] = [-1, ""]
+
+
+def _stamp(now: float) -> str:
+    """ISO-8601 UTC with microseconds; the part up to the second is formatted once per second (strftime per
+    request showed up in the profile)."""
+    sec = int(now)
+    if _second[0] != sec:
+        _second[0], _second[1] = sec, datetime.fromtimestamp(sec, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{_second[1]}.{int((now - sec) * 1_000_000):06d}Z"
+
+
 def tail(snap: Snapshot, policy_version: str, now: float) -> bytes:
-    stamp = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    stamp = _stamp(now)
     return (
         b',"policy_version":'
         + orjson.dumps(policy_version)

@@ -40,7 +40,7 @@ CATEGORIES: dict[str, Category] = {
         Category("stolen_funds", Severity.high, "block", "proceeds of hacks and thefts"),
         Category("fraud", Severity.high, "review", "investment scams, phishing, pig butchering"),
         Category("cybercrime", Severity.high, "review", "malware, extortion and other cybercrime"),
-        Category("money_mule", Severity.high, "review", "front-man (\"mop\", drop) accounts used to cash out"),
+        Category("money_mule", Severity.high, "review", 'front-man ("mop", drop) accounts used to cash out'),
         Category("unlicensed_exchanger", Severity.medium, "review", "exchange service without an AFSA licence"),
         Category("mixer", Severity.medium, "review", "mixing or tumbling services"),
         Category("illegal_gambling", Severity.medium, "review", "unlicensed online casinos and betting"),

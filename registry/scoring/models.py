@@ -1,0 +1,110 @@
+"""Response models of the address view. The bank's models have no field for case data or for the addresses
+along a path: what a bank may see is fixed by the type, not by a filter someone can forget."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+
+
+class TxRef(BaseModel):
+    network: str
+    tx_id: str
+    idx: int
+    asset: str
+    amount: str
+    block_time: str
+
+
+class HopPublic(BaseModel):
+    from_address: str
+    to_address: str
+    share: float  # share of the receiver's incoming (or the sender's outgoing) value carried by this hop
+    transactions: list[TxRef]
+
+
+class PathPublic(BaseModel):
+    share: float  # this path's contribution to the exposure: the product of the hop shares
+    hops: list[HopPublic]
+
+
+class ExposureWithPaths(BaseModel):
+    category: str
+    share: float
+    min_hops: int
+    paths: list[PathPublic]
+
+
+class ExposuresPublic(BaseModel):
+    incoming: list[ExposureWithPaths]
+    outgoing: list[ExposureWithPaths]
+
+
+class ListingRef(BaseModel):
+    id: int
+    chain: str
+    category: str
+    confidence: int
+    source: str
+    status: str
+    legal_basis: str
+    listed_since: datetime | None
+    valid_until: datetime | None
+    case_id: int | None
+    case_number: str | None
+    case_title: str | None
+
+
+class DirectHitPublic(BaseModel):
+    category: str
+    source: str
+    confidence: int
+    listed_since: str
+
+
+class AddressView(BaseModel):
+    """The investigator's view: listings with their cases, exposure and the paths that explain it."""
+
+    address: str
+    chain: str
+    family: str
+    risk_score: int
+    risk_level: str
+    action: str
+    direct: list[DirectHitPublic]
+    listings: list[ListingRef]
+    exposure: ExposuresPublic
+    policy_version: str
+    registry_version: str
+
+
+class PathForBank(BaseModel):
+    share: float
+    hop_shares: list[float]
+
+
+class ExposureForBank(BaseModel):
+    category: str
+    share: float
+    min_hops: int
+    paths: list[PathForBank]
+
+
+class ExposuresForBank(BaseModel):
+    incoming: list[ExposureForBank]
+    outgoing: list[ExposureForBank]
+
+
+class AddressForBank(BaseModel):
+    """The bank's explanation: categories, hops and shares; no case, no investigator, no path addresses."""
+
+    address: str
+    chain: str
+    risk_score: int
+    risk_level: str
+    action: str
+    direct: list[DirectHitPublic]
+    exposure: ExposuresForBank
+    policy_version: str
+    registry_version: str

@@ -1,0 +1,51 @@
+"""``GET /v1/addresses/{chain}/{address}``: the full view for investigators, a reduced explanation for banks."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+
+from chains.addresses import AddressError, normalize
+from registry.auth.service import Principal
+from registry.auth.tables import Role
+from registry.errors import InvalidAddress
+from registry.http.deps import CtxDep, require
+from registry.scoring import service
+from registry.scoring.models import AddressForBank, AddressView
+from registry.scoring.settings import ScoringSettings, get_scoring_settings
+
+router = APIRouter(tags=["exposure"])
+
+AddressReader = Annotated[Principal, Depends(require(Role.investigator, Role.supervisor, Role.bank))]
+
+
+def _scoring_settings(request: Request) -> ScoringSettings:
+    found = getattr(request.app.state, "scoring_settings", None)
+    return found if isinstance(found, ScoringSettings) else get_scoring_settings()
+
+
+ScoringSettingsDep = Annotated[ScoringSettings, Depends(_scoring_settings)]
+
+
+@router.get("/v1/addresses/{chain}/{address}", response_model=AddressView | AddressForBank)
+def get_address(
+    chain: str, address: str, ctx: CtxDep, principal: AddressReader, scoring: ScoringSettingsDep
+) -> AddressView | AddressForBank:
+    """Listings with case references, exposure and the paths that explain it (banks: categories, hops, shares)."""
+    try:
+        norm = normalize(address, chain)
+    except AddressError as e:
+        raise InvalidAddress(e.message, details={"reason": e.reason}) from None
+    full = service.address_view(
+        ctx.engine,
+        ctx.snapshot.current,
+        norm.chain,
+        norm.family,
+        norm.address,
+        scoring,
+        ctx.settings.policy_version,
+    )
+    if principal.role == Role.bank:
+        return service.bank_view(full)
+    return full

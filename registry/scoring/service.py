@@ -1,0 +1,409 @@
+"""Rescoring (database -> graph -> exposure -> policy -> stored scores) and the evidence view of one address."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from sqlalchemy.engine import Engine
+
+from registry.audit.service import Actor, record
+from registry.db import state
+from registry.db.engine import session_scope
+from registry.db.types import utcnow
+from registry.errors import Conflict
+from registry.scoring import queries
+from registry.scoring.graph import cache_for
+from registry.scoring.models import (
+    AddressForBank,
+    AddressView,
+    DirectHitPublic,
+    ExposureForBank,
+    ExposuresForBank,
+    ExposuresPublic,
+    ExposureWithPaths,
+    HopPublic,
+    ListingRef,
+    PathForBank,
+    PathPublic,
+    TxRef,
+)
+from registry.scoring.paths import Path, trace
+from registry.scoring.propagate import Exposure, Seeds, exposed_rows, propagate
+from registry.scoring.settings import ScoringSettings
+from registry.scoring.tables import ScoringRun
+from registry.screening.policy import ACTIONS, LEVELS, ExposurePolicy, exposure_verdicts, levels_for_scores
+from registry.screening.snapshot import Snapshot, Verdict
+
+log = logging.getLogger("registry.scoring")
+
+Progress = Callable[[str, int, int], None]
+"""``(stage, step, of)``: the CLI draws a progress bar from it."""
+
+STAGES = (
+    "load transfers",
+    "load listings",
+    "incoming exposure",
+    "outgoing exposure",
+    "policy",
+    "store scores",
+)
+
+
+def policy_from(settings: ScoringSettings) -> ExposurePolicy:
+    return ExposurePolicy(
+        review_share=settings.policy_review_share,
+        block_share=settings.policy_block_share,
+        block_max_hops=settings.policy_block_max_hops,
+        full_share=settings.policy_full_share,
+        hop_decay=tuple(settings.policy_hop_decay),
+        outgoing_weight=settings.policy_outgoing_weight,
+    )
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    run_id: int
+    transfers: int
+    addresses: int
+    scored: int
+    registry_version: int
+    seconds: float
+    timings: dict[str, float]
+    incremental: bool = False  # the graph was extended with new transfers instead of re-read
+
+
+def build_seeds(keys_index: dict[str, int], listed: list[queries.ListedRow], licensed: set[str], n: int) -> Seeds:
+    cats = tuple(sorted({r.category for r in listed}))
+    cat_ix = {c: i for i, c in enumerate(cats)}
+    pairs = {(keys_index[r.key], cat_ix[r.category]) for r in listed if r.key in keys_index}
+    nodes = np.fromiter((p[0] for p in pairs), dtype=np.int64, count=len(pairs))
+    cix = np.fromiter((p[1] for p in pairs), dtype=np.int64, count=len(pairs))
+    blocked = np.zeros(n, dtype=bool)
+    blocked[nodes] = True
+    lic = np.fromiter((keys_index[k] for k in licensed if k in keys_index), dtype=np.int64)
+    blocked[lic] = True
+    return Seeds(cats, nodes, cix, blocked)
+
+
+def score_rows(
+    keys: list[str],
+    seeds: Seeds,
+    exp_in: Exposure,
+    exp_out: Exposure,
+    settings: ScoringSettings,
+) -> list[tuple[str, str, int, str, str, str]]:
+    """Stored rows of every exposed address: the policy runs vectorised; only the JSON text is assembled per row."""
+    rows = exposed_rows(exp_in, exp_out, min_share=settings.scoring_min_share)
+    if len(rows) == 0:
+        return []
+    cats = seeds.categories
+    floor = settings.scoring_min_share
+    s_in, h_in = exp_in.rows(rows)
+    s_out, h_out = exp_out.rows(rows)
+    h_in = np.where(s_in > floor, h_in, 0).astype(np.int8)
+    h_out = np.where(s_out > floor, h_out, 0).astype(np.int8)
+    scores, actions = exposure_verdicts(s_in, h_in, s_out, h_out, cats, policy_from(settings))
+    levels = levels_for_scores(scores)
+    incoming = _json_lists(cats, s_in, h_in)
+    outgoing = _json_lists(cats, s_out, h_out)
+    families, addresses = zip(*(keys[i].split(":", 1) for i in rows.tolist()), strict=True)
+    return list(
+        zip(
+            families,
+            addresses,
+            scores.tolist(),
+            [LEVELS[i] for i in levels.tolist()],
+            [ACTIONS[i] for i in actions.tolist()],
+            [f'{{"incoming":[{i}],"outgoing":[{o}]}}' for i, o in zip(incoming, outgoing, strict=True)],
+            strict=True,
+        )
+    )
+
+
+def _json_lists(cats: tuple[str, ...], share: NDArray[np.float64], hops: NDArray[np.int8]) -> list[str]:
+    """Per row, the JSON list body of its exposures, largest share first (then category name).
+
+    Formatted directly: the entries are three plain fields (category names are identifiers, numbers are finite),
+    and building a dict per entry for a serializer cost more than the whole propagation.
+    """
+    r, c = np.nonzero(hops)
+    s = np.round(share[r, c], 6)
+    order = np.lexsort((c, -s, r))  # categories are indexed in name order
+    r, c, s = r[order], c[order], s[order]
+    frags = [
+        f'{{"category":"{cats[ci]}","share":{si!r},"min_hops":{hi}}}'
+        for ci, si, hi in zip(c.tolist(), s.tolist(), hops[r, c].tolist(), strict=True)
+    ]
+    bounds = np.searchsorted(r, np.arange(share.shape[0] + 1)).tolist()
+    return [",".join(frags[bounds[i] : bounds[i + 1]]) for i in range(share.shape[0])]
+
+
+def rescore(
+    engine: Engine,
+    settings: ScoringSettings,
+    policy_version: str,
+    *,
+    trigger: str = "cli",
+    progress: Progress | None = None,
+) -> RunSummary:
+    """One full rescoring under the lease; raises ``Conflict`` if another one holds it."""
+    holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    with session_scope(engine) as s:
+        if not queries.acquire_lease(s, holder, settings.scoring_lease_seconds):
+            lease = queries.lease_holder(s)
+            who = (
+                f" by {lease.holder} since {lease.acquired_at:%Y-%m-%d %H:%M:%SZ}"
+                if lease and lease.acquired_at
+                else ""
+            )
+            raise Conflict(f"another rescoring is running{who}; try again when it has finished")
+        run = ScoringRun(
+            started_at=utcnow(),
+            trigger=trigger,
+            method=settings.scoring_method,
+            max_hops=settings.scoring_max_hops,
+            policy_version=policy_version,
+        )
+        s.add(run)
+        s.flush()
+        assert run.id is not None
+        run_id = run.id
+    try:
+        return _rescore(engine, settings, run_id, progress or (lambda *_: None))
+    except BaseException as e:
+        with session_scope(engine) as s:
+            failed = s.get(ScoringRun, run_id)
+            if failed is not None:
+                failed.status, failed.finished_at, failed.error = "failed", utcnow(), repr(e)[:2000]
+        raise
+    finally:
+        with session_scope(engine) as s:
+            queries.release_lease(s, holder)
+
+
+def _rescore(engine: Engine, settings: ScoringSettings, run_id: int, progress: Progress) -> RunSummary:
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    mark = started
+
+    def step(name: str) -> None:
+        nonlocal mark
+        now = time.perf_counter()
+        timings[name] = round(now - mark, 4)
+        mark = now
+        i = STAGES.index(name) + 1
+        progress(STAGES[i] if i < len(STAGES) else "done", i, len(STAGES))
+
+    progress(STAGES[0], 0, len(STAGES))
+    now = utcnow()
+    with engine.connect() as conn:
+        seen = queries.counters(conn)
+        data = cache_for(engine.url.render_as_string(hide_password=True)).load(conn, settings)
+        step("load transfers")
+        listed = queries.live_listings(conn, now)
+        licensed = queries.licensed_keys(conn)
+    seeds = build_seeds(data.index, listed, licensed, data.graph.n)
+    step("load listings")
+    h, method = settings.scoring_max_hops, settings.scoring_method
+    exp_in = propagate(data.graph, seeds, "incoming", h, method)
+    step("incoming exposure")
+    exp_out = propagate(data.graph, seeds, "outgoing", h, method)
+    step("outgoing exposure")
+    rows = score_rows(data.keys, seeds, exp_in, exp_out, settings)
+    step("policy")
+    expiries = [r.valid_until for r in listed if r.valid_until is not None]
+    with session_scope(engine) as s:
+        version = queries.store_scores(s, run_id, rows)
+        run = s.get(ScoringRun, run_id)
+        assert run is not None
+        run.status, run.finished_at = "done", utcnow()
+        run.transfers, run.addresses, run.scored = data.transfers, data.graph.n, len(rows)
+        run.transfers_counter = seen.get(state.TRANSFERS, 0)
+        run.registry_counter_in = seen.get(state.REGISTRY, 0)
+        run.registry_counter_out = version
+        run.next_expiry = min(expiries) if expiries else None
+        run.seconds = round(time.perf_counter() - started, 3)
+        s.add(run)
+        record(
+            s,
+            Actor("system", "rescore", "registry", "system"),
+            "scores.rescore",
+            "scoring_run",
+            str(run_id),
+            None,
+            {"method": method, "max_hops": h, "addresses": data.graph.n, "scored": len(rows)},
+        )
+    step("store scores")
+    total = round(time.perf_counter() - started, 3)
+    log.info("rescored", extra={"run_id": run_id, "scored": len(rows), "seconds": total})
+    return RunSummary(run_id, data.transfers, data.graph.n, len(rows), version, total, timings, data.incremental)
+
+
+def is_current(run: ScoringRun | None, now_counters: dict[str, int], now: datetime, policy_version: str) -> bool:
+    """True when the stored scores reflect every committed transfer, listing and the current policy."""
+    if run is None:
+        return not (now_counters.get(state.TRANSFERS, 0) or now_counters.get(state.REGISTRY, 0))
+    if run.policy_version != policy_version:
+        return False
+    if run.next_expiry is not None and now >= run.next_expiry:
+        return False
+    # Our own bump moved the registry counter by exactly one; anything else means a listing changed, including
+    # during the run itself.
+    return (
+        now_counters.get(state.TRANSFERS, 0) == run.transfers_counter
+        and now_counters.get(state.REGISTRY, 0) == run.registry_counter_out
+        and run.registry_counter_out == run.registry_counter_in + 1
+    )
+
+
+def _listed_map(verdicts: dict[str, Verdict], family: str, now: float) -> dict[str, frozenset[str]]:
+    prefix = family + ":"
+    out: dict[str, frozenset[str]] = {}
+    for key, v in verdicts.items():
+        if v.hits and key.startswith(prefix):
+            cats = frozenset(h.category for h in v.hits if h.valid_until is None or h.valid_until > now)
+            if cats:
+                out[key[len(prefix) :]] = cats
+    return out
+
+
+def trace_paths(
+    engine: Engine, snapshot: Snapshot, family: str, address: str, settings: ScoringSettings
+) -> dict[str, dict[str, list[Path]]]:
+    """Top paths per direction and category for one address: at most ``H`` batched queries per direction."""
+    now = time.time()
+    listed = _listed_map(snapshot.verdicts, family, now)
+    with engine.connect() as conn:
+        nets = queries.family_networks(conn, family)
+        licensed = {k.partition(":")[2] for k in queries.licensed_keys(conn) if k.startswith(family + ":")}
+        out: dict[str, dict[str, list[Path]]] = {}
+        for direction in ("incoming", "outgoing"):
+
+            def fetch(addrs: Sequence[str], d: str = direction) -> list[tuple[Any, ...]]:
+                return queries.transfers_touching(conn, nets, addrs, d) if nets else []
+
+            out[direction] = trace(address, direction, fetch, listed, licensed, settings, settings.scoring_max_hops)
+    return out
+
+
+def _paths_public(paths: list[Path]) -> list[PathPublic]:
+    return [
+        PathPublic(
+            share=round(p.share, 6),
+            hops=[
+                HopPublic(
+                    from_address=h.from_address,
+                    to_address=h.to_address,
+                    share=round(h.share, 6),
+                    transactions=[
+                        TxRef(
+                            network=t.network,
+                            tx_id=t.tx_id,
+                            idx=t.idx,
+                            asset=t.asset,
+                            amount=t.amount,
+                            block_time=t.block_time,
+                        )
+                        for t in h.transactions
+                    ],
+                )
+                for h in p.hops
+            ],
+        )
+        for p in paths
+    ]
+
+
+def address_view(
+    engine: Engine,
+    snapshot: Snapshot,
+    chain: str,
+    family: str,
+    address: str,
+    settings: ScoringSettings,
+    policy_version: str,
+) -> AddressView:
+    v = snapshot.verdict(f"{family}:{address}", time.time())
+    paths = trace_paths(engine, snapshot, family, address, settings) if _has_exposure(v) else {}
+    with session_scope(engine) as s:
+        listings = [
+            ListingRef(
+                id=row.id or 0,
+                chain=row.chain,
+                category=row.category,
+                confidence=row.confidence,
+                source=row.source,
+                status=row.status,
+                legal_basis=row.legal_basis,
+                listed_since=row.listed_since,
+                valid_until=row.valid_until,
+                case_id=row.case_id,
+                case_number=number,
+                case_title=title,
+            )
+            for row, number, title in queries.listings_with_cases(s, family, address)
+        ]
+    exposure = ExposuresPublic(
+        incoming=[
+            ExposureWithPaths(**e, paths=_paths_public(paths.get("incoming", {}).get(e["category"], [])))
+            for e in v.exposure.get("incoming", [])
+        ],
+        outgoing=[
+            ExposureWithPaths(**e, paths=_paths_public(paths.get("outgoing", {}).get(e["category"], [])))
+            for e in v.exposure.get("outgoing", [])
+        ],
+    )
+    return AddressView(
+        address=address,
+        chain=chain,
+        family=family,
+        risk_score=v.risk_score,
+        risk_level=v.risk_level,
+        action=v.action,
+        direct=[DirectHitPublic(**d) for d in v.direct],
+        listings=listings,
+        exposure=exposure,
+        policy_version=policy_version,
+        registry_version=snapshot.version_str,
+    )
+
+
+def bank_view(full: AddressView) -> AddressForBank:
+    """The reduced explanation is derived from the full one, field by field into a type without case data."""
+
+    def reduce(items: list[ExposureWithPaths]) -> list[ExposureForBank]:
+        return [
+            ExposureForBank(
+                category=e.category,
+                share=e.share,
+                min_hops=e.min_hops,
+                paths=[PathForBank(share=p.share, hop_shares=[h.share for h in p.hops]) for p in e.paths],
+            )
+            for e in items
+        ]
+
+    return AddressForBank(
+        address=full.address,
+        chain=full.chain,
+        risk_score=full.risk_score,
+        risk_level=full.risk_level,
+        action=full.action,
+        direct=full.direct,
+        exposure=ExposuresForBank(incoming=reduce(full.exposure.incoming), outgoing=reduce(full.exposure.outgoing)),
+        policy_version=full.policy_version,
+        registry_version=full.registry_version,
+    )
+
+
+def _has_exposure(v: Verdict) -> bool:
+    return bool(v.exposure.get("incoming") or v.exposure.get("outgoing"))
