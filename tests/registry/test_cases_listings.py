@@ -127,7 +127,11 @@ def test_bad_submissions_get_clear_422s(app_client: TestClient, keys: Keys) -> N
     assert app_client.post("/v1/cases/999999/listings", json=base, headers=inv).status_code == 404
     assert app_client.get("/v1/cases/0", headers=inv).status_code == 422
     assert app_client.get("/v1/cases/abc", headers=inv).status_code == 422
-    r = app_client.post(f"/v1/cases/{case['id']}/listings", json={**base, "address": "0x8589427373d6D84e98730d7795d8f6f8731fda16"}, headers=inv)
+    r = app_client.post(
+        f"/v1/cases/{case['id']}/listings",
+        json={**base, "address": "0x8589427373d6D84e98730d7795d8f6f8731fda16"},
+        headers=inv,
+    )
     assert r.json()["error"]["details"]["reason"] == "checksum"
     view = app_client.get(f"/v1/cases/{case['id']}", headers=inv).json()
     assert view["listings"] == []

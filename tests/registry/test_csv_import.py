@@ -13,7 +13,7 @@ from tests.registry.helpers import new_case
 HEADER = "address,chain,category,confidence,legal_basis,evidence_note,valid_until\n"
 GOOD = [
     "0x3333333333333333333333333333333333333333,eth,fraud,70,art. 190,seized phone,\n",
-    "TBHTJqAy4DhHhmT3dNceJYNRz4SdLofLre,,money_mule,40,art. 218,\"note, with comma\",2030-01-01T00:00:00Z\n",
+    'TBHTJqAy4DhHhmT3dNceJYNRz4SdLofLre,,money_mule,40,art. 218,"note, with comma",2030-01-01T00:00:00Z\n',
     "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq,btc,ransomware,100,court ruling 2-55/2026,,\n",
 ]
 NOW = datetime(2026, 11, 22, tzinfo=UTC)
@@ -60,9 +60,7 @@ def test_structural_problems() -> None:
     broken_quote = HEADER + '"0x33,eth,fraud,70,x,,\n'
     errs = parse_listings_csv(broken_quote.encode(), NOW, 10)[1]
     assert errs and errs[0].line == 2
-    many = HEADER + "".join(
-        f"0x{i:040x},eth,fraud,70,x,,\n" for i in range(1, 13)
-    )
+    many = HEADER + "".join(f"0x{i:040x},eth,fraud,70,x,,\n" for i in range(1, 13))
     assert "more than 10 rows" in parse_listings_csv(many.encode(), NOW, 10)[1][-1].reason
     bom = "\ufeff" + HEADER + GOOD[0]
     assert parse_listings_csv(bom.encode(), NOW, 10)[1] == []

@@ -21,8 +21,12 @@ SANCTIONED = "0x8589427373d6d84e98730d7795d8f6f8731fda16"
 
 
 def _cli(db_url: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "REGISTRY_DATABASE_URL": db_url, "REGISTRY_KEY_PEPPER": PEPPER,
-           "REGISTRY_VAR_DIR": str(tmp_path / "var")}
+    env = {
+        **os.environ,
+        "REGISTRY_DATABASE_URL": db_url,
+        "REGISTRY_KEY_PEPPER": PEPPER,
+        "REGISTRY_VAR_DIR": str(tmp_path / "var"),
+    }
     return subprocess.run(
         [sys.executable, "-m", "registry", *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120
     )
@@ -48,7 +52,12 @@ def test_full_flow_over_http(live_server: LiveServer, db_url: str, tmp_path: Pat
     with live_server.client() as http:
         case = new_case(http, inv, number="AFM-2026-00042", title="Sanctions evasion via OTC desk")
         listing = submit(
-            http, inv, case["id"], SANCTIONED, category="sanctions", confidence=100,
+            http,
+            inv,
+            case["id"],
+            SANCTIONED,
+            category="sanctions",
+            confidence=100,
             evidence_note="ledger from the seized laptop, exhibit 14",
         )
         assert http.post(f"/v1/listings/{listing['id']}/approve", json={}, headers=inv).status_code == 403

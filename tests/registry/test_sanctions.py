@@ -44,7 +44,8 @@ def test_every_line_is_listed_or_reported(engine: Engine) -> None:
     assert all(":" in r.origin for r in report.rejected)  # type: ignore[attr-defined]
     with engine.connect() as c:
         listed = {
-            (f, a) for f, a in c.execute(text("SELECT family, address FROM listing WHERE source='ofac' AND status='active'"))
+            (f, a)
+            for f, a in c.execute(text("SELECT family, address FROM listing WHERE source='ofac' AND status='active'"))
         }
     from chains.addresses import chain_family
 

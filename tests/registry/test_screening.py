@@ -13,8 +13,16 @@ from tests.registry.helpers import approve, new_case, screen_until_version, subm
 
 LISTED = "TBHTJqAy4DhHhmT3dNceJYNRz4SdLofLre"
 FIELDS = {
-    "address", "chain", "risk_score", "risk_level", "action", "direct", "exposure",
-    "policy_version", "registry_version", "screened_at",
+    "address",
+    "chain",
+    "risk_score",
+    "risk_level",
+    "action",
+    "direct",
+    "exposure",
+    "policy_version",
+    "registry_version",
+    "screened_at",
 }
 
 
@@ -33,7 +41,12 @@ def test_result_shape_and_no_case_data(app_client: TestClient, keys: Keys) -> No
     assert r["chain"] == "tron" and r["risk_score"] == 100
     assert r["risk_level"] == "severe" and r["action"] == "block"
     assert r["direct"] == [
-        {"category": "terrorist_financing", "source": "fiu", "confidence": 100, "listed_since": r["direct"][0]["listed_since"]}
+        {
+            "category": "terrorist_financing",
+            "source": "fiu",
+            "confidence": 100,
+            "listed_since": r["direct"][0]["listed_since"],
+        }
     ]
     assert r["exposure"] == {"incoming": [], "outgoing": []}
     raw = app_client.post("/v1/screen", json={"address": LISTED}, headers=bank).text
