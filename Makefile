@@ -37,8 +37,10 @@ run: $(STAMP)
 test: test-deps
 	$(BIN)/pytest -m "not slow" -p no:cacheprovider
 
+# The soak runs on PostgreSQL: the local server unless REGISTRY_TEST_POSTGRES_URL says otherwise.
 soak: test-deps
-	$(BIN)/pytest -m slow -p no:cacheprovider
+	REGISTRY_TEST_POSTGRES_URL=$${REGISTRY_TEST_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/test} \
+		$(BIN)/pytest -m slow -p no:cacheprovider
 
 /usr/bin/wrk:
 	$(SUDO) apt-get update -q
