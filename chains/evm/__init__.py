@@ -1,0 +1,1 @@
+"""EVM networks (eth, bsc, polygon, arbitrum, …) over JSON-RPC."""
