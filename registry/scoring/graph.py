@@ -58,30 +58,38 @@ class GraphCache:
             include={"scoring_assets", "scoring_unknown_asset_price", "scoring_dust_value"}
         )
         with self._lock:
-            count, top = queries.transfer_stats(conn)
-            st = self._state
-            incremental = False
-            if st is not None and st.fingerprint == fingerprint and top >= st.max_id:
-                added, _ = queries.transfer_stats(conn, st.max_id, top)
-                incremental = st.count + added == count and queries.transfer_identity(conn, st.max_id) == st.last
-            if not incremental or st is None:
-                st = _State(fingerprint)
-            nets_by_family: dict[str, list[str]] = {}
-            for net in queries.networks(conn):
-                nets_by_family.setdefault(chain_family(net), []).append(net)
-            for family, nets in sorted(nets_by_family.items()):
-                _add(st, family, queries.priced_edges(conn, settings, nets, st.max_id, top))
-            st.count, st.max_id = count, max(top, st.max_id)
-            st.last = queries.transfer_identity(conn, st.max_id)
-            self._state = st
-            n = len(st.keys)
-            if not st.src:
-                empty = np.zeros(0, dtype=np.int64)
-                return GraphData(Graph.from_edges(0, empty, empty, np.zeros(0)), [], {}, 0, incremental)
-            if len(st.src) > 1:  # keep one array per column so the next run concatenates only the new part
-                st.src, st.dst, st.val = [np.concatenate(st.src)], [np.concatenate(st.dst)], [np.concatenate(st.val)]
-            graph = Graph.from_edges(n, st.src[0], st.dst[0], st.val[0])
-            return GraphData(graph, list(st.keys), st.index, st.edges, incremental)
+            try:
+                return self._load(conn, settings, fingerprint)
+            except BaseException:
+                self._state = None  # half-extended: the next run starts afresh rather than count rows twice
+                raise
+
+    def _load(self, conn: Connection, settings: ScoringSettings, fingerprint: str) -> GraphData:
+        count, top = queries.transfer_stats(conn)
+        st = self._state
+        incremental = False
+        if st is not None and st.fingerprint == fingerprint and top >= st.max_id:
+            added, _ = queries.transfer_stats(conn, st.max_id, top)
+            incremental = st.count + added == count and queries.transfer_identity(conn, st.max_id) == st.last
+        if not incremental or st is None:
+            st = _State(fingerprint)
+        nets_by_family: dict[str, list[str]] = {}
+        for net in queries.networks(conn):
+            nets_by_family.setdefault(chain_family(net), []).append(net)
+        for family, nets in sorted(nets_by_family.items()):
+            for chunk in queries.priced_edges(conn, settings, nets, st.max_id, top):
+                _add(st, family, chunk)
+        st.count, st.max_id = count, max(top, st.max_id)
+        st.last = queries.transfer_identity(conn, st.max_id)
+        self._state = st
+        n = len(st.keys)
+        if not st.src:
+            empty = np.zeros(0, dtype=np.int64)
+            return GraphData(Graph.from_edges(0, empty, empty, np.zeros(0)), [], {}, 0, incremental)
+        if len(st.src) > 1:  # one array per column, so the next run concatenates only what is new
+            st.src, st.dst, st.val = [np.concatenate(st.src)], [np.concatenate(st.dst)], [np.concatenate(st.val)]
+        graph = Graph.from_edges(n, st.src[0], st.dst[0], st.val[0])
+        return GraphData(graph, list(st.keys), st.index, st.edges, incremental)
 
 
 def _add(st: _State, family: str, rows: list[tuple[str, str, float]]) -> None:
@@ -89,10 +97,11 @@ def _add(st: _State, family: str, rows: list[tuple[str, str, float]]) -> None:
         return
     froms, tos, values = zip(*rows, strict=True)
     ids = st.by_family.setdefault(family, {})
-    # dict.fromkeys keeps first-seen order and runs in C: the cheapest factorisation without pandas.
+    # dict.fromkeys and key-view difference run in C: the cheapest factorisation without pandas. Node numbering
+    # needs no particular order.
     seen: dict[Any, None] = dict.fromkeys(froms)
     seen.update(dict.fromkeys(tos))
-    new = [a for a in seen if a not in ids] if ids else list(seen)
+    new = list(seen.keys() - ids.keys()) if ids else list(seen)
     start = len(st.keys)
     ids.update(zip(new, range(start, start + len(new)), strict=True))
     fresh = [f"{family}:{a}" for a in new]

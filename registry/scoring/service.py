@@ -37,7 +37,7 @@ from registry.scoring.models import (
     PathPublic,
     TxRef,
 )
-from registry.scoring.paths import Path, trace
+from registry.scoring.paths import Path, trace, with_transactions
 from registry.scoring.propagate import Exposure, Seeds, exposed_rows, propagate
 from registry.scoring.settings import ScoringSettings
 from registry.scoring.tables import ScoringRun
@@ -206,7 +206,7 @@ def _rescore(engine: Engine, settings: ScoringSettings, run_id: int, progress: P
 
     progress(STAGES[0], 0, len(STAGES))
     now = utcnow()
-    with engine.connect() as conn:
+    with queries.read_engine(engine).connect() as conn:
         seen = queries.counters(conn)
         data = cache_for(engine.url.render_as_string(hide_password=True)).load(conn, settings)
         step("load transfers")
@@ -266,15 +266,16 @@ def is_current(run: ScoringRun | None, now_counters: dict[str, int], now: dateti
     )
 
 
-def _listed_map(verdicts: dict[str, Verdict], family: str, now: float) -> dict[str, frozenset[str]]:
-    prefix = family + ":"
-    out: dict[str, frozenset[str]] = {}
-    for key, v in verdicts.items():
-        if v.hits and key.startswith(prefix):
-            cats = frozenset(h.category for h in v.hits if h.valid_until is None or h.valid_until > now)
-            if cats:
-                out[key[len(prefix) :]] = cats
-    return out
+def _listed_in(snapshot: Snapshot, family: str, now: float) -> Callable[[str], frozenset[str]]:
+    """Listed categories from the snapshot, looked up per address met: no database query, no pass over all."""
+
+    def categories(address: str) -> frozenset[str]:
+        v = snapshot.verdicts.get(f"{family}:{address}")
+        if v is None or not v.hits:
+            return frozenset()
+        return frozenset(h.category for h in v.hits if h.valid_until is None or h.valid_until > now)
+
+    return categories
 
 
 def trace_paths(
@@ -282,17 +283,24 @@ def trace_paths(
 ) -> dict[str, dict[str, list[Path]]]:
     """Top paths per direction and category for one address: at most ``H`` batched queries per direction."""
     now = time.time()
-    listed = _listed_map(snapshot.verdicts, family, now)
-    with engine.connect() as conn:
+    listed = _listed_in(snapshot, family, now)
+    with queries.read_engine(engine).connect() as conn:
         nets = queries.family_networks(conn, family)
         licensed = {k.partition(":")[2] for k in queries.licensed_keys(conn) if k.startswith(family + ":")}
         out: dict[str, dict[str, list[Path]]] = {}
+        if not nets:
+            return {}
+
+        def transfers(froms: Sequence[str], tos: Sequence[str]) -> list[tuple[Any, ...]]:
+            return queries.edge_transfers(conn, settings, nets, froms, tos)
+
         for direction in ("incoming", "outgoing"):
 
-            def fetch(addrs: Sequence[str], d: str = direction) -> list[tuple[Any, ...]]:
-                return queries.transfers_touching(conn, nets, addrs, d) if nets else []
+            def edges(addrs: Sequence[str], d: str = direction) -> list[tuple[str, str, float]]:
+                return queries.edge_sums(conn, settings, nets, addrs, d)
 
-            out[direction] = trace(address, direction, fetch, listed, licensed, settings, settings.scoring_max_hops)
+            found = trace(address, direction, edges, listed, licensed, settings, settings.scoring_max_hops)
+            out[direction] = with_transactions(found, transfers)
     return out
 
 
