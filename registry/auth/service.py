@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 from registry.audit.service import Actor, record
 from registry.auth.tables import ApiKey, ApiKeyPublic, Role
 from registry.db import state
-from registry.db.engine import session_scope
+from registry.db.engine import read_only, session_scope
 from registry.errors import InvalidInput, NotFound
 
 KEY_PREFIX = "rk_"
@@ -132,7 +132,7 @@ class KeyCache:
         return False
 
     def _lookup(self, d: str) -> Principal | None:
-        with self._engine.connect() as conn:
+        with read_only(self._engine).connect() as conn:
             row = conn.execute(
                 select(ApiKey.id, ApiKey.role, ApiKey.org, ApiKey.holder).where(
                     ApiKey.digest == d, col(ApiKey.revoked_at).is_(None)
@@ -146,7 +146,7 @@ class KeyCache:
 
     def refresh(self, force: bool = False) -> None:
         with self._lock:
-            with session_scope(self._engine) as s:
+            with session_scope(read_only(self._engine)) as s:
                 version = state.read_all(s).get(state.KEYS, 0)
                 if version == self._version and not force:
                     return

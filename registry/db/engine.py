@@ -36,7 +36,7 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("read_only") else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
@@ -54,6 +54,12 @@ def dispose_engines() -> None:
     for engine in _engines.values():
         engine.dispose()
     _engines.clear()
+
+
+def read_only(engine: Engine) -> Engine:
+    """The same engine for pure reads: on SQLite its transactions begin DEFERRED, so a long read (a snapshot
+    load) does not hold the write lock and block listing approvals or a sync meanwhile."""
+    return engine.execution_options(read_only=True)
 
 
 def is_postgres(engine: Engine) -> bool:

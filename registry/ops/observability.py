@@ -26,6 +26,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from registry.db.engine import read_only
+
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
 HTTP_REQUESTS = Counter("registry_http_requests_total", "HTTP requests", ["route", "method", "status"])
@@ -141,8 +143,7 @@ class RequestObserver:
             if self.access_log or status >= 500 or elapsed > self.slow:
                 log.info(
                     "request",
-                    extra={"method": scope["method"], "route": path, "status": status,
-                           "ms": round(elapsed * 1000, 2)},
+                    extra={"method": scope["method"], "route": path, "status": status, "ms": round(elapsed * 1000, 2)},
                 )
             request_id.reset(token)
 
@@ -154,7 +155,9 @@ class DatabaseCollector(Collector):
         self.engine = engine
 
     def collect(self) -> Iterable[Metric]:
-        versions = GaugeMetricFamily("registry_state", "version counters (registry, blocklist serial, …)", labels=["name"])
+        versions = GaugeMetricFamily(
+            "registry_state", "version counters (registry, blocklist serial, …)", labels=["name"]
+        )
         jobs = GaugeMetricFamily(
             "registry_job_runs", "job runs recorded, by job and outcome", labels=["job", "outcome"]
         )
@@ -163,7 +166,7 @@ class DatabaseCollector(Collector):
         )
         cursor = GaugeMetricFamily("registry_sync_next_block", "next block the full sync fetches", labels=["network"])
         try:
-            with self.engine.connect() as c:
+            with read_only(self.engine).connect() as c:
                 for name, value in c.execute(text("SELECT name, value FROM registry_state")):
                     versions.add_metric([str(name)], float(value))
                 for job, outcome, n in c.execute(

@@ -46,7 +46,9 @@ def rows() -> list[tuple[str, str, str]]:
 
 def markdown() -> str:
     lines = ["| variable | default | what |", "| --- | --- | --- |"]
-    lines += [f"| `{env}` | `{default}` | {desc} |" if default else f"| `{env}` | | {desc} |" for env, default, desc in rows()]
+    lines += [
+        f"| `{env}` | `{default}` | {desc} |" if default else f"| `{env}` | | {desc} |" for env, default, desc in rows()
+    ]
     return "\n".join(lines)
 
 

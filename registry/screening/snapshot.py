@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 
 from registry.cases.tables import ListingStatus
 from registry.db import state
+from registry.db.engine import read_only
 from registry.screening.policy import direct_verdict
 
 log = logging.getLogger("registry.snapshot")
@@ -142,7 +143,7 @@ def _without_expired(v: Verdict, now: float) -> Verdict:
 def load_direct(engine: Engine) -> tuple[int, dict[str, Verdict]]:
     """All live listings in one query, grouped by address (family-wide: an EVM listing covers every network)."""
     now = datetime.now(UTC)
-    with engine.connect() as conn:
+    with read_only(engine).connect() as conn:
         version = int(
             conn.execute(text("SELECT value FROM registry_state WHERE name = :n"), {"n": state.REGISTRY}).scalar() or 0
         )
@@ -197,7 +198,7 @@ class SnapshotHolder:
 
     def refresh(self, force: bool = False) -> bool:
         with self._lock:
-            with self._engine.connect() as conn:
+            with read_only(self._engine).connect() as conn:
                 version = int(
                     conn.execute(
                         text("SELECT value FROM registry_state WHERE name = :n"), {"n": state.REGISTRY}

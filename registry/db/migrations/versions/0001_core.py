@@ -1,7 +1,7 @@
 """core: keys, audit, entities, cases, listings, transfers, screening log
 
 Revision ID: 0001_core
-Revises: 
+Revises:
 Create Date: 2026-11-22 01:44:38.922532
 """
 
@@ -12,7 +12,6 @@ import sqlmodel
 from alembic import op
 
 import registry.db.types
-
 
 revision = '0001_core'
 down_revision = None
