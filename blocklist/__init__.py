@@ -1,1 +1,1 @@
-"""Unlicensed-exchanger domains: normalisation, the AFSA register, the licensed check and ISP feeds."""
+"""Unlicensed-exchanger domains: normalisation, the AFSA register, licensed check, lookalikes, ISP feeds."""

@@ -18,11 +18,15 @@ Row = tuple[str, int, str, str, str, int]
 def make_activity(node: Anvil, token: str, rounds: int = 10) -> None:
     """Token transfers, native payments, a contract creation carrying value and a reverted payment."""
     a = node.accounts
+    sent: list[str] = []
     for i in range(rounds):
-        node.token_transfer(token, a[0], a[1 + i % 5], 1000 + i)
-        node.send_value(a[2], a[3 + i % 3], 10**15 * (i + 1))
-    node.rpc("eth_sendTransaction", [{"from": a[4], "data": "0x00", "value": hex(12345)}])
-    node.rpc("eth_sendTransaction", [{"from": a[5], "to": token, "value": hex(777), "gas": hex(100_000)}])
+        sent.append(node.token_transfer(token, a[0], a[1 + i % 5], 1000 + i))
+        sent.append(node.send_value(a[2], a[3 + i % 3], 10**15 * (i + 1)))
+    sent.append(node.rpc("eth_sendTransaction", [{"from": a[4], "data": "0x00", "value": hex(12345)}]))
+    sent.append(node.rpc("eth_sendTransaction", [{"from": a[5], "to": token, "value": hex(777), "gas": hex(100_000)}]))
+    # A busy anvil answers eth_sendTransaction before it has mined: wait, so that callers see a settled head.
+    for tx in sent:
+        node.receipt(tx)
 
 
 def adapter(node: Anvil, token: str, *, confirmations: int = 2, url: str | None = None, **kw: Any) -> EvmAdapter:

@@ -1,0 +1,240 @@
+"""Exchanger domains: submission by investigators, four-eyes decisions by supervisors, the check."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, select
+
+from blocklist.domains.lookalike import Lookalike, find_lookalikes
+from blocklist.domains.normalize import normalize_domain, parents
+from blocklist.feeds.store import sync_feed
+from blocklist.licensed import brands, covering_licences, refuse_if_licensed
+from blocklist.models import (
+    CheckResult,
+    DomainCreate,
+    DomainPublic,
+    EntityAddressPublic,
+    EntityPublic,
+    LookalikePublic,
+)
+from blocklist.tables import BlocklistDomain, DomainStatus, FeedAction, FeedEntry
+from registry.audit.service import Actor, record
+from registry.cases.tables import Case
+from registry.db.types import utcnow
+from registry.entities.tables import Entity, EntityAddress
+from registry.errors import Conflict, Forbidden, InvalidInput, NotFound
+
+OPEN = (DomainStatus.pending.value, DomainStatus.active.value)
+
+
+def _actor_ref(actor: Actor) -> str:
+    return (str(actor.id) if actor.kind == "key" else f"{actor.kind}:{actor.id}")[:64]
+
+
+def _lookalikes_public(items: list[Lookalike]) -> list[LookalikePublic]:
+    return [
+        LookalikePublic(
+            brand=x.brand,
+            licensed_domain=x.licensed_domain,
+            firm=x.firm,
+            licence_number=x.licence,
+            kind=x.kind,
+            distance=x.distance,
+            reason=x.reason,
+        )
+        for x in items
+    ]
+
+
+def _audit_view(e: BlocklistDomain) -> dict[str, object]:
+    return {
+        "domain": e.domain,
+        "status": e.status,
+        "case_id": e.case_id,
+        "entity_id": e.entity_id,
+        "legal_basis": e.legal_basis,
+        "decision_reason": e.decision_reason,
+    }
+
+
+def _entities(session: Session, ids: set[int]) -> dict[int, EntityPublic]:
+    """Entities with their wallet addresses for a page of entries: two queries, whatever the page size."""
+    if not ids:
+        return {}
+    ents = session.execute(select(Entity).where(col(Entity.id).in_(ids))).scalars().all()
+    addrs: dict[int, list[EntityAddressPublic]] = {}
+    q = select(EntityAddress.entity_id, EntityAddress.chain, EntityAddress.address).where(
+        col(EntityAddress.entity_id).in_(ids)
+    )
+    for eid, chain, address in session.execute(q.order_by(col(EntityAddress.id))).all():
+        addrs.setdefault(eid, []).append(EntityAddressPublic(chain=chain, address=address))
+    return {
+        e.id: EntityPublic(id=e.id, name=e.name, kind=e.kind, addresses=addrs.get(e.id, []))
+        for e in ents
+        if e.id is not None
+    }
+
+
+def to_public(session: Session, e: BlocklistDomain, lookalikes: list[Lookalike] | None = None) -> DomainPublic:
+    return _public(e, _entities(session, {e.entity_id} if e.entity_id else set()).get(e.entity_id or 0), lookalikes)
+
+
+def _public(e: BlocklistDomain, entity: EntityPublic | None, lookalikes: list[Lookalike] | None = None) -> DomainPublic:
+    assert e.id is not None
+    return DomainPublic(
+        id=e.id,
+        case_id=e.case_id,
+        domain=e.domain,
+        registrable=e.registrable,
+        origin=e.origin,
+        legal_basis=e.legal_basis,
+        evidence=dict(e.evidence),
+        status=e.status,
+        submitted_by=e.submitted_by,
+        approved_by=e.approved_by,
+        decision_reason=e.decision_reason,
+        created_at=e.created_at,
+        decided_at=e.decided_at,
+        serial_added=e.serial_added,
+        serial_removed=e.serial_removed,
+        entity=entity,
+        lookalikes=_lookalikes_public(lookalikes or []),
+    )
+
+
+def submit(session: Session, case_id: int, body: DomainCreate, actor: Actor) -> DomainPublic:
+    """Pending until a supervisor approves; refused outright when the domain belongs to a licensed firm."""
+    nd = normalize_domain(body.domain)
+    if session.get(Case, case_id) is None:
+        raise NotFound(f"case {case_id} does not exist")
+    refuse_if_licensed(session, nd)
+    dup = session.execute(
+        select(BlocklistDomain.id, BlocklistDomain.status).where(
+            col(BlocklistDomain.domain) == nd.host, col(BlocklistDomain.status).in_(OPEN)
+        )
+    ).first()
+    if dup is not None:
+        raise Conflict(f"{nd.host} is already {dup[1]} as domain entry {dup[0]}", details={"id": dup[0]})
+    entity_id = body.entity_id
+    if entity_id is not None and session.get(Entity, entity_id) is None:
+        raise NotFound(f"entity {entity_id} does not exist")
+    if entity_id is None and body.entity_name:
+        ent = Entity(name=body.entity_name.strip(), kind="exchanger", created_at=utcnow())
+        session.add(ent)
+        session.flush()
+        record(session, actor, "entity.create", "entity", str(ent.id), None, {"name": ent.name, "kind": ent.kind})
+        entity_id = ent.id
+    e = BlocklistDomain(
+        case_id=case_id,
+        entity_id=entity_id,
+        domain=nd.host,
+        registrable=nd.registrable,
+        origin="investigator",
+        legal_basis=body.legal_basis.strip(),
+        evidence=body.evidence.model_dump(),
+        status=DomainStatus.pending.value,
+        submitted_by=_actor_ref(actor),
+        created_at=utcnow(),
+    )
+    session.add(e)
+    session.flush()
+    record(session, actor, "blocklist_domain.submit", "blocklist_domain", str(e.id), None, _audit_view(e))
+    return to_public(session, e, find_lookalikes(nd, brands(session)))
+
+
+def _get(session: Session, domain_id: int) -> BlocklistDomain:
+    e = session.get(BlocklistDomain, domain_id)
+    if e is None:
+        raise NotFound(f"domain entry {domain_id} does not exist")
+    return e
+
+
+def get(session: Session, domain_id: int) -> DomainPublic:
+    e = _get(session, domain_id)
+    return to_public(session, e, find_lookalikes(normalize_domain(e.domain), brands(session)))
+
+
+def list_domains(session: Session, status: str | None, after_id: int, limit: int) -> list[DomainPublic]:
+    """The review queue (``status=pending``) and the rest, oldest first, paged by id."""
+    if status is not None and status not in {x.value for x in DomainStatus}:
+        raise InvalidInput(f"unknown status {status!r}; statuses: {', '.join(x.value for x in DomainStatus)}")
+    q = select(BlocklistDomain).where(col(BlocklistDomain.id) > after_id)
+    if status is not None:
+        q = q.where(col(BlocklistDomain.status) == status)
+    rows = session.execute(q.order_by(col(BlocklistDomain.id)).limit(limit)).scalars().all()
+    entities = _entities(session, {e.entity_id for e in rows if e.entity_id is not None})
+    return [_public(e, entities.get(e.entity_id or 0)) for e in rows]
+
+
+def _decide(session: Session, domain_id: int, actor: Actor, reason: str, frm: str, to: str) -> BlocklistDomain:
+    e: BlocklistDomain | None = session.execute(
+        select(BlocklistDomain).where(col(BlocklistDomain.id) == domain_id).with_for_update()
+    ).scalar()
+    if e is None:
+        raise NotFound(f"domain entry {domain_id} does not exist")
+    if e.status != frm:
+        raise Conflict(f"domain entry {domain_id} is {e.status}; only a {frm} entry can become {to}")
+    if actor.kind == "key" and e.submitted_by == str(actor.id):
+        raise Forbidden("four eyes: the key that submitted this domain cannot decide on it")
+    before = _audit_view(e)
+    e.status = to
+    e.approved_by = _actor_ref(actor)
+    e.decision_reason = reason.strip()
+    e.decided_at = utcnow()
+    session.add(e)
+    session.flush()
+    record(session, actor, f"blocklist_domain.{to}", "blocklist_domain", str(e.id), before, _audit_view(e))
+    return e
+
+
+def approve(session: Session, domain_id: int, actor: Actor, reason: str) -> DomainPublic:
+    e = _get(session, domain_id)
+    # A licence may have been granted since the submission: check again at the moment it would enter the feed.
+    refuse_if_licensed(session, normalize_domain(e.domain))
+    e = _decide(session, domain_id, actor, reason, DomainStatus.pending.value, DomainStatus.active.value)
+    sync_feed(session, [e.domain])
+    return to_public(session, e)
+
+
+def reject(session: Session, domain_id: int, actor: Actor, reason: str) -> DomainPublic:
+    e = _decide(session, domain_id, actor, reason, DomainStatus.pending.value, DomainStatus.rejected.value)
+    return to_public(session, e)
+
+
+def delist(session: Session, domain_id: int, actor: Actor, reason: str) -> DomainPublic:
+    e = _decide(session, domain_id, actor, reason, DomainStatus.active.value, DomainStatus.delisted.value)
+    sync_feed(session, [e.domain])
+    return to_public(session, e)
+
+
+def check(session: Session, raw: str) -> CheckResult:
+    """licensed > blocked > lookalike > unknown, with every reason that applies."""
+    nd = normalize_domain(raw)
+    reasons: list[str] = []
+    base = {"input": raw[:300], "domain": nd.host, "registrable": nd.registrable, "unicode": nd.unicode_host}
+    lic = covering_licences(session, nd.host)
+    if lic:
+        h = lic[0]
+        reasons.append(f"{'is' if h.domain == nd.host else 'is under'} {h.domain}, licensed to {h.describe()}")
+        return CheckResult(**base, verdict="licensed", reasons=reasons, licence=h.public())
+    feed = (
+        session.execute(
+            select(FeedEntry.domain).where(
+                col(FeedEntry.domain).in_(parents(nd.host)), col(FeedEntry.action) == FeedAction.block.value
+            )
+        )
+        .scalars()
+        .all()
+    )
+    looks = find_lookalikes(nd, brands(session))
+    if feed:
+        hit = max(feed, key=len)
+        reasons.append(f"{'listed' if hit == nd.host else f'under the listed {hit}'} as an unlicensed exchanger")
+        reasons += [x.reason for x in looks]
+        return CheckResult(
+            **base, verdict="blocked", reasons=reasons, blocked_as=hit, lookalikes=_lookalikes_public(looks)
+        )
+    if looks:
+        reasons += [x.reason for x in looks]
+        reasons.append("lookalikes are reported to investigators, never blocked automatically")
+        return CheckResult(**base, verdict="lookalike", reasons=reasons, lookalikes=_lookalikes_public(looks))
+    return CheckResult(**base, verdict="unknown", reasons=["neither licensed, listed, nor like a licensed brand"])

@@ -1,0 +1,228 @@
+"""HTTP routes of the blocklist: thin, each authorises its role and calls one service function.
+
+The feed routes serve bytes rendered ahead of time (``FeedCache``): no query and no rendering per request. A poll
+with a matching ``If-None-Match`` is normally answered before routing (``blocklist.feeds.fastpath``); the routes
+answer the rest. They are ``async`` with an ``async`` key check, so they never queue for the thread pool.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
+from starlette.responses import Response
+
+from blocklist.domains import service as domains
+from blocklist.feeds.cache import FeedCache, Published
+from blocklist.feeds.render import FILE_NAMES, FORMATS, MEDIA_TYPES
+from blocklist.feeds.signing import load_signer
+from blocklist.feeds.store import changes_since
+from blocklist.models import (
+    ChangesPublic,
+    CheckResult,
+    Decision,
+    DomainCheck,
+    DomainCreate,
+    DomainPublic,
+    LicensedDomainCreate,
+    LicensedList,
+)
+from blocklist.register import service as register
+from blocklist.settings import BlocklistSettings
+from registry.auth.tables import Role
+from registry.errors import InvalidInput
+from registry.http.deps import (
+    AnyKey,
+    CaseReaderKey,
+    InvestigatorKey,
+    SessionDep,
+    SupervisorKey,
+    require,
+)
+
+_isp_check = require(Role.isp)
+
+
+async def _isp(request: Request) -> None:
+    """The ``isp`` role check as an async dependency: the key cache is in memory, so it may run on the event
+    loop, and the feed routes never wait for a thread-pool slot."""
+    _isp_check(request)
+
+
+MAX_ID = 2**31 - 1  # INTEGER columns: a larger id is a 422 here, not an overflow in the database driver
+RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+ISP_ONLY = [Depends(_isp)]
+ISP_DOC = {"x-roles": ["isp"]}  # published access (the app reads it from RoleCheck, which this async check is not)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Per worker: seed the register on first start, render the feeds, keep them fresh (poller thread)."""
+    ctx = app.state.ctx
+    settings = BlocklistSettings()  # production refuses to start here without REGISTRY_SIGNING_KEY
+    register.ensure_seed(ctx.engine)
+    cache = FeedCache(ctx.engine, load_signer(settings), settings.feed_poll_seconds)
+    cache.refresh(force=True)
+    cache.start()
+    app.state.blocklist_feeds = cache
+    try:
+        yield
+    finally:
+        cache.stop()
+
+
+router = APIRouter(tags=["blocklist"], lifespan=lifespan)
+
+
+def _published(request: Request) -> Published:
+    cache: FeedCache = request.app.state.blocklist_feeds
+    return cache.current
+
+
+def _not_modified(request: Request, etag: str) -> bool:
+    inm = request.headers.get("if-none-match")
+    if not inm:
+        return False
+    return inm.strip() == "*" or etag in (t.strip().removeprefix("W/") for t in inm.split(","))
+
+
+@router.get(
+    "/v1/blocklist",
+    summary="The blocklist feed in one of several formats (ETag, 304)",
+    dependencies=ISP_ONLY,
+    openapi_extra=ISP_DOC,
+    response_class=Response,
+    responses={
+        200: {
+            "description": "the feed; the media type depends on the format",
+            "content": {mt.split(";")[0]: {"schema": {"type": "string"}} for mt in sorted(set(MEDIA_TYPES.values()))},
+        },
+        304: {"description": "If-None-Match matched the current ETag: the feed has not changed"},
+    },
+)
+async def feed(
+    request: Request,
+    format: Annotated[str, Query(description=f"one of {', '.join(FORMATS)}")] = "txt",
+) -> Response:
+    if format not in MEDIA_TYPES:
+        raise InvalidInput(f"unknown format {format!r}; formats: {', '.join(FORMATS)}")
+    pub = _published(request)
+    etag = pub.etags[format]
+    headers = {"ETag": etag, "X-Blocklist-Serial": str(pub.serial), "Cache-Control": "no-cache"}
+    if _not_modified(request, etag):
+        return Response(status_code=304, headers=headers)
+    headers["Content-Disposition"] = f'inline; filename="{FILE_NAMES[format]}"'
+    return Response(pub.bodies[format], media_type=MEDIA_TYPES[format], headers=headers)
+
+
+@router.get(
+    "/v1/blocklist/manifest",
+    summary="Serial, sha256 of every format, Ed25519 signature",
+    dependencies=ISP_ONLY,
+    openapi_extra=ISP_DOC,
+    response_class=Response,
+    responses={
+        200: {"description": "the signed manifest", "content": {"application/json": {"schema": {"type": "object"}}}},
+        304: {"description": "If-None-Match matched: the manifest has not changed"},
+    },
+)
+async def manifest(request: Request) -> Response:
+    pub = _published(request)
+    headers = {"ETag": pub.manifest_etag, "X-Blocklist-Serial": str(pub.serial), "Cache-Control": "no-cache"}
+    if _not_modified(request, pub.manifest_etag):
+        return Response(status_code=304, headers=headers)
+    return Response(pub.manifest_body, media_type="application/json", headers=headers)
+
+
+@router.get(
+    "/v1/blocklist/public-key",
+    summary="The Ed25519 public key that signs the manifest",
+    dependencies=ISP_ONLY,
+    openapi_extra=ISP_DOC,
+)
+async def public_key(request: Request) -> dict[str, str]:
+    cache: FeedCache = request.app.state.blocklist_feeds
+    s = cache.signer
+    return {
+        "algorithm": "Ed25519",
+        "key_id": s.key_id,
+        "public_key_hex": s.public_raw.hex(),
+        "pem": s.public_pem,
+    }
+
+
+@router.get(
+    "/v1/blocklist/changes",
+    summary="Additions and removals since a serial",
+    dependencies=ISP_ONLY,
+    openapi_extra=ISP_DOC,
+)
+def changes(
+    session: SessionDep,
+    since: Annotated[int, Query(ge=0, le=MAX_ID, description="the serial the client has")],
+) -> ChangesPublic:
+    d = changes_since(session, since)
+    return ChangesPublic(
+        since=d.since,
+        serial=d.serial,
+        added=d.added,
+        removed=d.removed,
+        passthru_added=d.passthru_added,
+        passthru_removed=d.passthru_removed,
+    )
+
+
+@router.post("/v1/cases/{case_id}/domains", status_code=201, summary="Submit an exchanger domain (pending)")
+def submit_domain(case_id: RowId, body: DomainCreate, session: SessionDep, p: InvestigatorKey) -> DomainPublic:
+    return domains.submit(session, case_id, body, p.actor)
+
+
+@router.get("/v1/domains", summary="Submitted domains, e.g. the review queue (status=pending)")
+def list_domains(
+    session: SessionDep,
+    _p: CaseReaderKey,
+    status: Annotated[str | None, Query(description="pending | active | rejected | delisted")] = None,
+    after_id: Annotated[int, Query(ge=0, le=MAX_ID, description="page after this id")] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[DomainPublic]:
+    return domains.list_domains(session, status, after_id, limit)
+
+
+@router.get("/v1/domains/{domain_id}", summary="A submitted domain with its entity and wallet addresses")
+def get_domain(domain_id: RowId, session: SessionDep, _p: CaseReaderKey) -> DomainPublic:
+    return domains.get(session, domain_id)
+
+
+@router.post("/v1/domains/{domain_id}/approve", summary="Approve a pending domain (four eyes)")
+def approve_domain(domain_id: RowId, body: Decision, session: SessionDep, p: SupervisorKey) -> DomainPublic:
+    return domains.approve(session, domain_id, p.actor, body.reason)
+
+
+@router.post("/v1/domains/{domain_id}/reject", summary="Reject a pending domain")
+def reject_domain(domain_id: RowId, body: Decision, session: SessionDep, p: SupervisorKey) -> DomainPublic:
+    return domains.reject(session, domain_id, p.actor, body.reason)
+
+
+@router.post("/v1/domains/{domain_id}/delist", summary="Take an active domain out of the feed")
+def delist_domain(domain_id: RowId, body: Decision, session: SessionDep, p: SupervisorKey) -> DomainPublic:
+    return domains.delist(session, domain_id, p.actor, body.reason)
+
+
+@router.post("/v1/domains/check", summary="licensed / blocked / lookalike / unknown, with reasons")
+def check_domain(body: DomainCheck, session: SessionDep, _p: AnyKey) -> CheckResult:
+    return domains.check(session, body.domain)
+
+
+@router.get("/v1/licensed", summary="The licence register as last fetched, with the curated domains")
+def licensed(session: SessionDep, _p: AnyKey) -> LicensedList:
+    return register.list_licensed(session)
+
+
+@router.post("/v1/licensed/{firm_id}/domains", status_code=201, summary="Map a domain to a licensed firm")
+def add_licensed_domain(
+    firm_id: RowId, body: LicensedDomainCreate, session: SessionDep, p: SupervisorKey
+) -> dict[str, str]:
+    return {"domain": register.add_licensed_domain(session, firm_id, body.domain, p.actor, body.note)}
