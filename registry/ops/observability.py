@@ -80,10 +80,16 @@ def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "apscheduler"):
+    for name in ("uvicorn", "uvicorn.error", "apscheduler"):
         lg = logging.getLogger(name)
         lg.handlers[:] = []
         lg.propagate = True
+    # Requests are logged by RequestObserver (errors, slow ones, or all with REGISTRY_ACCESS_LOG); uvicorn's own
+    # access log would write a line per request, which costs more than a cached 304 answer.
+    access = logging.getLogger("uvicorn.access")
+    access.handlers[:] = []
+    access.propagate = False
+    access.disabled = True
     logging.getLogger("apscheduler").setLevel("WARNING")
 
 

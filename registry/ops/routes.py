@@ -90,7 +90,11 @@ def readyz(ctx: CtxDep) -> ORJSONResponse:
     return ORJSONResponse({"status": "ready" if ok else "not ready", "checks": checks}, status_code=200 if ok else 503)
 
 
-@router.get("/metrics")
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "Prometheus text"}},
+)
 def metrics(ctx: CtxDep) -> Response:
     """Prometheus text format: per-process request metrics plus gauges read from the database."""
     import os
