@@ -22,21 +22,16 @@ app.add_typer(audit_cli.app, name="audit")
 FEATURE_CLIS = [
     "registry.sync.cli",  # sync, crawl
     "registry.scoring.cli",  # score
-    "blocklist.cli",  # blocklist export|refresh-register
+    "blocklist.cli",  # blocklist export|refresh-register|licensed-domain
     "registry.ops.cli",  # worker
+    "registry.entities.cli",  # entities create|licensed|link|list
 ]
-"""Each module exposes ``register(app: typer.Typer)``; a feature not installed yet is skipped."""
+"""Each module exposes ``register(app: typer.Typer)`` and adds its commands."""
 
 
 def _register_features() -> None:
     for name in FEATURE_CLIS:
-        try:
-            mod = importlib.import_module(name)
-        except ModuleNotFoundError as e:
-            if e.name is None or not name.startswith(e.name):
-                raise
-            continue
-        mod.register(app)
+        importlib.import_module(name).register(app)
 
 
 @app.command()

@@ -25,9 +25,20 @@ def test_every_command_of_the_contract_exists_and_is_documented() -> None:
     _register_features()
     runner = CliRunner()
     contract = [
-        ["serve"], ["worker"], ["db", "upgrade"], ["keys", "create"], ["keys", "revoke"], ["keys", "list"],
-        ["import", "listings"], ["import", "sanctions"], ["sync"], ["crawl"], ["score"],
-        ["blocklist", "export"], ["blocklist", "refresh-register"], ["audit", "verify"],
+        ["serve"],
+        ["worker"],
+        ["db", "upgrade"],
+        ["keys", "create"],
+        ["keys", "revoke"],
+        ["keys", "list"],
+        ["import", "listings"],
+        ["import", "sanctions"],
+        ["sync"],
+        ["crawl"],
+        ["score"],
+        ["blocklist", "export"],
+        ["blocklist", "refresh-register"],
+        ["audit", "verify"],
     ]
     for cmd in contract:
         result = runner.invoke(app, [*cmd, "--help"])

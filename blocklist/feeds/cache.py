@@ -20,6 +20,7 @@ from blocklist.feeds.render import FORMATS, render
 from blocklist.feeds.signing import Signer, build_manifest
 from blocklist.feeds.store import FeedData, load_feed, read_serial
 from registry.db.engine import read_only
+from registry.db.poller import Poller
 
 log = logging.getLogger("blocklist.feeds")
 
@@ -56,15 +57,15 @@ def publish(feed: FeedData, signer: Signer) -> Published:
     return Published(feed.serial, bodies, etags, manifest, body, manifest_etag, not_modified)
 
 
-class FeedCache:
+class FeedCache(Poller):
+    thread_name = "blocklist-feed-poller"
+
     def __init__(self, engine: Engine, signer: Signer, poll_seconds: float) -> None:
+        super().__init__(poll_seconds)
         self._engine = read_only(engine)  # pure reads: on SQLite they must not take the write lock
         self.signer = signer
-        self._poll = poll_seconds
         self.current = Published(serial=-1)
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def refresh(self, force: bool = False) -> bool:
         with self._lock:
@@ -83,23 +84,3 @@ class FeedCache:
                 },
             )
             return True
-
-    def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="blocklist-feed-poller", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._poll):
-            try:
-                self.refresh()
-            except Exception:  # a database blip must not kill the poller; the last feed stays in force
-                log.exception("feed refresh failed; keeping serial %s", self.current.serial)

@@ -1,6 +1,6 @@
 """Imports every table module so that ``SQLModel.metadata`` is complete (Alembic and tests rely on it).
 
-A feature that adds tables adds its module here.
+A feature that adds tables adds its module here (and a migration).
 """
 
 from __future__ import annotations
@@ -18,8 +18,6 @@ TABLE_MODULES = [
     "registry.screening.tables",
     "registry.transfers.tables",
     "registry.ops.tables",
-]
-OPTIONAL_TABLE_MODULES = [
     "registry.sync.tables",
     "registry.scoring.tables",
     "blocklist.tables",
@@ -29,10 +27,4 @@ OPTIONAL_TABLE_MODULES = [
 def load_all() -> type[SQLModel]:
     for name in TABLE_MODULES:
         importlib.import_module(name)
-    for name in OPTIONAL_TABLE_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as e:
-            if e.name is None or not name.startswith(e.name):
-                raise
     return SQLModel

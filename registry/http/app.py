@@ -33,34 +33,23 @@ ROUTERS = [
     "registry.taxonomy.routes",
     "registry.screening.routes",
     "registry.cases.routes",
-    "registry.audit.routes",
-]
-OPTIONAL_ROUTERS = [
     "registry.scoring.routes",
-    "blocklist.routes",
+    "registry.audit.routes",
     "registry.ops.routes",
+    "blocklist.routes",
 ]
-"""Routers of features that may not be installed yet; each module exposes ``router``."""
+"""Every feature's router (each module exposes ``router``): the one list to read to see what the API serves."""
 
 STARTUP_HOOKS: list[str] = [
     "registry.scoring.snapshot:install",
     "registry.ops.lifecycle:install",
     "blocklist.feeds.fastpath:install",
 ]
-"""``module:function(app, ctx)`` called at app construction when the module exists (features plug in here)."""
+"""``module:function(app, ctx)`` called at app construction: how features attach caches, loaders and jobs."""
 
 
 def _routers() -> list[APIRouter]:
-    found: list[APIRouter] = []
-    for name in ROUTERS:
-        found.append(importlib.import_module(name).router)
-    for name in OPTIONAL_ROUTERS:
-        try:
-            found.append(importlib.import_module(name).router)
-        except ModuleNotFoundError as e:
-            if e.name is None or not name.startswith(e.name):
-                raise
-    return found
+    return [importlib.import_module(name).router for name in ROUTERS]
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -110,13 +99,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         app.include_router(router, responses=errors.COMMON_ERRORS)
     for hook in STARTUP_HOOKS:
         module, _, func = hook.partition(":")
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as e:
-            if e.name is None or not module.startswith(e.name):
-                raise
-            continue
-        getattr(mod, func)(app, ctx)
+        getattr(importlib.import_module(module), func)(app, ctx)
     _publish_roles(app)
     from registry.screening.routes import screen, screen_batch
 

@@ -28,16 +28,7 @@ log = logging.getLogger("registry.jobs")
 
 
 def load_specs(settings: Settings) -> list[JobSpec]:
-    specs: list[JobSpec] = []
-    for name in JOB_MODULES:
-        try:
-            mod = importlib.import_module(name)
-        except ModuleNotFoundError as e:
-            if e.name is None or not name.startswith(e.name):
-                raise
-            continue
-        specs.extend(mod.jobs(settings))
-    return specs
+    return [spec for name in JOB_MODULES for spec in importlib.import_module(name).jobs(settings)]
 
 
 def holder_id() -> str:

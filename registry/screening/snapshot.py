@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 from registry.cases.tables import ListingStatus
 from registry.db import state
 from registry.db.engine import read_only
+from registry.db.poller import Poller
 from registry.screening.policy import direct_verdict
 
 log = logging.getLogger("registry.snapshot")
@@ -176,25 +177,19 @@ def _as_dt(v: Any) -> datetime | None:
     return v.replace(tzinfo=UTC) if v.tzinfo is None else v
 
 
-class SnapshotHolder:
+class SnapshotHolder(Poller):
     """Holds the current snapshot and refreshes it from a background thread when the registry version moves."""
 
     exposure_loader: ExposureLoader | None = None
+    thread_name = "snapshot-poller"
 
     def __init__(self, engine: Engine, poll_seconds: float, on_poll: Callable[[], None] | None = None) -> None:
+        super().__init__(poll_seconds)
         self._on_poll = on_poll
         self._engine = engine
-        self._poll = poll_seconds
         self.current = Snapshot(registry_version=-1)
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
         self.loaded = threading.Event()
-
-    def nudge(self) -> None:
-        """Check for a new version now rather than at the next poll (this worker made the change)."""
-        self._wake.set()
 
     def refresh(self, force: bool = False) -> bool:
         with self._lock:
@@ -223,29 +218,7 @@ class SnapshotHolder:
             )
             return True
 
-    def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="snapshot-poller", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(self._poll)
-            self._wake.clear()
-            if self._stop.is_set():
-                return
-            try:
-                if self._on_poll is not None:
-                    self._on_poll()
-                self.refresh()
-            except Exception:  # a database blip must not kill the poller; the old snapshot stays in force
-                log.exception("snapshot refresh failed; keeping registry version %s", self.current.registry_version)
+    def tick(self) -> None:
+        if self._on_poll is not None:
+            self._on_poll()
+        self.refresh()

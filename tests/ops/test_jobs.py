@@ -6,7 +6,6 @@ import threading
 import time
 
 import pytest
-
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.engine import Engine

@@ -51,8 +51,12 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
 }
 
 SAMPLES = {
-    "case_id": "1", "listing_id": "1", "domain_id": "1", "firm_id": "1",
-    "chain": "eth", "address": "0x8589427373d6d84e98730d7795d8f6f8731fda16",
+    "case_id": "1",
+    "listing_id": "1",
+    "domain_id": "1",
+    "firm_id": "1",
+    "chain": "eth",
+    "address": "0x8589427373d6d84e98730d7795d8f6f8731fda16",
 }
 
 
@@ -68,7 +72,8 @@ def test_every_route_is_classified_and_published(app_client: TestClient) -> None
             roles = op.get("x-roles")
             seen[(method.upper(), path)] = PUBLIC if roles is None else (ANY if roles == ["any"] else set(roles))
     assert set(seen) == set(EXPECTED), {
-        "unclassified": sorted(set(seen) - set(EXPECTED)), "missing": sorted(set(EXPECTED) - set(seen))
+        "unclassified": sorted(set(seen) - set(EXPECTED)),
+        "missing": sorted(set(EXPECTED) - set(seen)),
     }
     wrong = {k: (seen[k], v) for k, v in EXPECTED.items() if seen[k] != v}
     assert not wrong, wrong

@@ -13,14 +13,14 @@ from typing import Any
 
 import pytest
 import schemathesis
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
     status_code_conformance,
 )
-from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, given, settings
 
 from registry.db.engine import make_engine
 from registry.http.app import create_app
@@ -41,8 +41,9 @@ def fuzz_app(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) ->
     engine = make_engine(url)
     keys = Keys(engine)
     headers = {role: keys.headers(role) for role in ROLES}
-    app = create_app(Settings(database_url=url, key_pepper=PEPPER, rate_limit_per_second=1e6, rate_limit_burst=1e6),
-                     engine)
+    app = create_app(
+        Settings(database_url=url, key_pepper=PEPPER, rate_limit_per_second=1e6, rate_limit_burst=1e6), engine
+    )
     with TestClient(app):  # runs the lifespan: snapshot and key cache loaded
         yield {"app": app, "headers": headers}
     engine.dispose()
@@ -60,9 +61,10 @@ def test_no_5xx_and_responses_match_the_schema(fuzz_app: dict[str, Any]) -> None
         headers = fuzz_app["headers"][role] if role else {}
 
         @given(case=op.as_strategy())
-        @settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True,
-                  database=None)
-        def run(case: Any) -> None:
+        @settings(
+            max_examples=8, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None
+        )
+        def run(case: Any, headers: dict[str, str] = headers) -> None:
             response = case.call(headers={**(case.headers or {}), **headers})
             if response.status_code >= 500:
                 failures.append(f"{case.method} {case.formatted_path}: {response.status_code} {response.text[:300]}")

@@ -43,8 +43,10 @@ def test_sigkill_during_csv_import_is_all_or_nothing(db_url: str, tmp_path: Path
             def send() -> None:
                 try:
                     r = http.post(
-                        f"/v1/cases/{case['id']}/listings/import", content=body,
-                        headers={**inv, "Content-Type": "text/csv"}, timeout=120,
+                        f"/v1/cases/{case['id']}/listings/import",
+                        content=body,
+                        headers={**inv, "Content-Type": "text/csv"},
+                        timeout=120,
                     )
                     outcome.append(r.status_code)
                 except httpx.HTTPError as e:
@@ -69,8 +71,10 @@ def test_sigkill_during_csv_import_is_all_or_nothing(db_url: str, tmp_path: Path
             if count == 0:  # nothing half-written blocks a retry of (part of) the same file
                 small = b"\n".join(body.split(b"\n")[:101]) + b"\n"
                 r = http.post(
-                    f"/v1/cases/{case['id']}/listings/import", content=small,
-                    headers={**inv, "Content-Type": "text/csv"}, timeout=60,
+                    f"/v1/cases/{case['id']}/listings/import",
+                    content=small,
+                    headers={**inv, "Content-Type": "text/csv"},
+                    timeout=60,
                 )
                 assert r.status_code == 201, r.text
                 assert _listings(http, inv, case["id"]) == 100

@@ -21,7 +21,9 @@ def _restart_postgres() -> None:
     versions = sorted(os.listdir("/etc/postgresql"))
     subprocess.run(
         ["pg_ctlcluster", "--skip-systemctl-redirect", versions[-1], "main", "restart"],
-        check=True, capture_output=True, timeout=120,
+        check=True,
+        capture_output=True,
+        timeout=120,
     )
 
 

@@ -8,7 +8,6 @@ import threading
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
@@ -28,11 +27,17 @@ def test_soak(db_url: str, tmp_path: Path, keys: Keys, engine: Engine) -> None:
     node = Anvil.start()
     token = node.deploy_token()
     server = start_server(
-        db_url, tmp_path, scheduler=True,
+        db_url,
+        tmp_path,
+        scheduler=True,
         extra_env={
-            "REGISTRY_ETH_RPC_URL": node.url, "REGISTRY_EVM_CONFIRMATIONS": "2", "REGISTRY_SYNC_INTERVAL_SECONDS": "1",
-            "REGISTRY_EVM_TOKENS": f'{{"eth": ["{token}"]}}', "REGISTRY_SANCTIONS_SOURCES": "[]",
-            "REGISTRY_RATE_LIMIT_PER_SECOND": "100000", "REGISTRY_RATE_LIMIT_BURST": "100000",
+            "REGISTRY_ETH_RPC_URL": node.url,
+            "REGISTRY_EVM_CONFIRMATIONS": "2",
+            "REGISTRY_SYNC_INTERVAL_SECONDS": "1",
+            "REGISTRY_EVM_TOKENS": f'{{"eth": ["{token}"]}}',
+            "REGISTRY_SANCTIONS_SOURCES": "[]",
+            "REGISTRY_RATE_LIMIT_PER_SECOND": "100000",
+            "REGISTRY_RATE_LIMIT_BURST": "100000",
         },
     )
     bank, inv, sup = keys.headers("bank"), keys.headers("investigator"), keys.headers("supervisor")
@@ -49,8 +54,11 @@ def test_soak(db_url: str, tmp_path: Path, keys: Keys, engine: Engine) -> None:
             while not stop.is_set():
                 i += 1
                 addr = f"0x{i % 5000:040x}"
-                r = http.post("/v1/screen/batch" if i % 10 == 0 else "/v1/screen",
-                              json={"addresses": [addr] * 50} if i % 10 == 0 else {"address": addr}, headers=bank)
+                r = http.post(
+                    "/v1/screen/batch" if i % 10 == 0 else "/v1/screen",
+                    json={"addresses": [addr] * 50} if i % 10 == 0 else {"address": addr},
+                    headers=bank,
+                )
                 counts["screen"] += 1
                 if r.status_code >= 500:
                     errors.append(f"screen {r.status_code} {r.text[:200]}")
@@ -111,9 +119,7 @@ def test_soak(db_url: str, tmp_path: Path, keys: Keys, engine: Engine) -> None:
     with engine.connect() as c:
         listed = {r[0] for r in c.execute(text("SELECT id FROM listing"))}
         active = {r[0] for r in c.execute(text("SELECT id FROM listing WHERE status = 'active'"))}
-        audited = {
-            (str(r[0]), str(r[1])) for r in c.execute(text("SELECT entity_type, entity_id FROM audit_event"))
-        }
+        audited = {(str(r[0]), str(r[1])) for r in c.execute(text("SELECT entity_type, entity_id FROM audit_event"))}
         synced = c.execute(text("SELECT count(*) FROM transfer WHERE network = 'eth'")).scalar()
     assert set(accepted_listings) <= listed and set(approved) <= active
     assert all(("listing", str(i)) in audited for i in accepted_listings)
