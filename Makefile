@@ -46,8 +46,10 @@ soak: test-deps
 	$(SUDO) apt-get update -q
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends wrk
 
+# PostgreSQL figures (COPY baseline) use the local server unless REGISTRY_TEST_POSTGRES_URL says otherwise.
 bench: test-deps /usr/bin/wrk
-	$(BIN)/python -m bench
+	REGISTRY_TEST_POSTGRES_URL=$${REGISTRY_TEST_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/test} \
+		$(BIN)/python -m bench
 
 lint: $(STAMP)
 	$(BIN)/ruff check registry chains blocklist tests bench

@@ -136,8 +136,10 @@ def bench_batch(db_url: str, listed: list[tuple[str, str, str]]) -> None:
         b'{"count":' + str(count).encode() + b',"results":' + results + b"}"
         return time.process_time() - t
 
-    service._memo.clear()
-    cold = server_side()
+    cold = float("inf")
+    for _ in range(3):  # first sight: the validation memo is emptied before each run
+        service._memo.clear()
+        cold = min(cold, server_side())
     warm = min(server_side() for _ in range(5))
     keys = {a for _, _, a in listed}
     t = time.process_time()

@@ -99,6 +99,9 @@ def normalize(address: str, chain: str | None = None) -> NormalizedAddress:
         raise AddressError("length", "address is empty")
     if len(a) > 128:
         raise AddressError("length", f"address is {len(a)} characters long; no supported chain uses more than 128")
+    fast = _fast_path(a, chain)
+    if fast is not None:
+        return fast
     c = (chain or "").strip().lower() or detect_chain(a)
     if c not in LISTING_CHAINS:
         raise AddressError("chain", f"unknown chain {c!r}; known: {', '.join(sorted(LISTING_CHAINS))}")
@@ -115,6 +118,31 @@ def normalize(address: str, chain: str | None = None) -> NormalizedAddress:
     if c == "xmr":
         return NormalizedAddress(c, _monero(a))
     return NormalizedAddress(c, _base58check(a, c))
+
+
+def _fast_path(a: str, chain: str | None) -> NormalizedAddress | None:
+    """The forms banks send most (lowercase EVM, Tron, legacy Bitcoin), validated with one regex or one Rust
+    base58check call. Anything else, including every invalid address, takes the full path, which names the
+    reason."""
+    c = chain.strip().lower() if chain else None
+    if a.startswith("0x"):
+        if (c is None or c in EVM_NETWORKS or c == "evm") and _EVM_FAST.fullmatch(a):
+            return NormalizedAddress(c or "evm", a)
+        return None
+    first = a[:1]
+    if first == "T" and len(a) == 34 and c in (None, "tron"):
+        try:
+            raw = based58.b58decode_check(a.encode())
+        except ValueError:
+            return None
+        return NormalizedAddress("tron", a) if len(raw) == 21 and raw[0] == 0x41 else None
+    if first in ("1", "3") and 26 <= len(a) <= 35 and c in (None, "btc"):
+        try:
+            raw = based58.b58decode_check(a.encode())
+        except ValueError:
+            return None
+        return NormalizedAddress("btc", a) if len(raw) == 21 and raw[0] in (0, 5) else None
+    return None
 
 
 def _evm(a: str) -> str:
