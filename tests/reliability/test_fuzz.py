@@ -49,6 +49,24 @@ def fuzz_app(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) ->
     engine.dispose()
 
 
+def _fuzz(op: Any, headers: dict[str, str], failures: list[str]) -> None:
+    """Hypothesis drives one operation; every failure is collected so that one run reports them all."""
+
+    @given(case=op.as_strategy())
+    @settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None)
+    def run(case: Any) -> None:
+        response = case.call(headers={**(case.headers or {}), **headers})
+        if response.status_code >= 500:
+            failures.append(f"{case.method} {case.formatted_path}: {response.status_code} {response.text[:300]}")
+            return
+        try:
+            case.validate_response(response, checks=CHECKS)
+        except Exception as e:
+            failures.append(f"{case.method} {case.formatted_path}: {str(e)[:300]}")
+
+    run()
+
+
 def test_no_5xx_and_responses_match_the_schema(fuzz_app: dict[str, Any]) -> None:
     # Driven by hand rather than through schemathesis' pytest plugin, which does not load under this pytest.
     schema = schemathesis.openapi.from_asgi("/openapi.json", fuzz_app["app"])
@@ -58,21 +76,5 @@ def test_no_5xx_and_responses_match_the_schema(fuzz_app: dict[str, Any]) -> None
     for op in operations:
         roles = op.definition.raw.get("x-roles") or []
         role = "bank" if roles == ["any"] else (roles[0] if roles else None)
-        headers = fuzz_app["headers"][role] if role else {}
-
-        @given(case=op.as_strategy())
-        @settings(
-            max_examples=8, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None
-        )
-        def run(case: Any, headers: dict[str, str] = headers) -> None:
-            response = case.call(headers={**(case.headers or {}), **headers})
-            if response.status_code >= 500:
-                failures.append(f"{case.method} {case.formatted_path}: {response.status_code} {response.text[:300]}")
-                return
-            try:
-                case.validate_response(response, checks=CHECKS)
-            except Exception as e:  # collect every operation's problems, not only the first
-                failures.append(f"{case.method} {case.formatted_path}: {str(e)[:300]}")
-
-        run()
+        _fuzz(op, fuzz_app["headers"][role] if role else {}, failures)
     assert not failures, "\n".join(sorted(set(failures))[:30])
