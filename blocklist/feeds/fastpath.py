@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from blocklist.routes import router
 from registry.auth.tables import Role
+from registry.errors import RateLimited
 
 FEED_PATH = "/v1/blocklist"
 MANIFEST_PATH = "/v1/blocklist/manifest"
@@ -31,11 +32,23 @@ class KeyLookup(Protocol):
     def authenticate(self, key: str) -> Any: ...
 
 
+class Limiter(Protocol):
+    def check(self, key_id: int, cost: float = 1.0) -> None: ...
+
+
 class NotModifiedShortcut:
-    def __init__(self, app: ASGIApp, owner: FastAPI, keys: KeyLookup, routes: Sequence[BaseRoute]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        owner: FastAPI,
+        keys: KeyLookup,
+        routes: Sequence[BaseRoute],
+        limiter: Limiter | None = None,
+    ) -> None:
         self.app = app
         self.owner = owner  # the FastAPI app: its state holds the feed cache once the app has started
         self.keys = keys
+        self.limiter = limiter
         # The routes this stands in for: set as scope["route"], as routing would, so metrics name the route.
         self.routes = {r.path: r for r in routes if isinstance(r, APIRoute) and r.path in _PATHS}
 
@@ -74,6 +87,11 @@ class NotModifiedShortcut:
         principal = self.keys.authenticate(key.strip().decode("latin-1"))
         if principal is None or principal.role != Role.isp:
             return None
+        if self.limiter is not None:
+            try:
+                self.limiter.check(principal.key_id)  # the per-key limit holds for 304s too
+            except RateLimited:
+                return None  # the route answers the 429 with its Retry-After
         return headers
 
 
@@ -95,4 +113,4 @@ def _format(scope: Scope) -> str:
 
 def install(app: FastAPI, ctx: Any) -> None:
     """Startup hook (``registry.http.app.STARTUP_HOOKS``): runs at app construction, while middleware can be added."""
-    app.add_middleware(NotModifiedShortcut, owner=app, keys=ctx.keys, routes=router.routes)
+    app.add_middleware(NotModifiedShortcut, owner=app, keys=ctx.keys, routes=router.routes, limiter=ctx.limiter)

@@ -17,6 +17,7 @@ TABLE_MODULES = [
     "registry.cases.tables",
     "registry.screening.tables",
     "registry.transfers.tables",
+    "registry.db.lease",
     "registry.ops.tables",
     "registry.sync.tables",
     "registry.scoring.tables",

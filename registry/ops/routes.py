@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from fastapi import APIRouter
 from pydantic import BaseModel
@@ -48,8 +48,6 @@ def list_jobs(_key: AdminKey, ctx: CtxDep, session: SessionDep) -> list[JobState
         finished = run.finished_at if run else None
         nxt = next_here.get(spec.id)
         if nxt is None and finished is not None:
-            from datetime import timedelta
-
             nxt = finished + timedelta(seconds=spec.seconds)
         out.append(
             JobState(

@@ -9,18 +9,15 @@ from __future__ import annotations
 
 import importlib
 import logging
-import os
-import socket
 import threading
-import uuid
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
 
+from registry.db.lease import acquire, db_time, holder_id, release, renew
 from registry.ops.jobs import JOB_MODULES, JobSpec
 from registry.settings import Settings
 
@@ -29,55 +26,6 @@ log = logging.getLogger("registry.jobs")
 
 def load_specs(settings: Settings) -> list[JobSpec]:
     return [spec for name in JOB_MODULES for spec in importlib.import_module(name).jobs(settings)]
-
-
-def holder_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-
-
-def acquire(engine: Engine, job_id: str, holder: str, seconds: float) -> bool:
-    """Take the lease if nobody holds it (not even this holder: a second run in the same process waits too)."""
-    now = datetime.now(UTC)
-    exp = now + timedelta(seconds=seconds)
-    with engine.begin() as c:
-        updated = c.execute(
-            text("UPDATE job_lease SET holder = :h, expires_at = :exp WHERE job_id = :j AND expires_at < :now"),
-            {"h": holder, "exp": _db_time(engine, exp), "j": job_id, "now": _db_time(engine, now)},
-        ).rowcount
-    if updated:
-        return True
-    try:
-        with engine.begin() as c:
-            c.execute(
-                text("INSERT INTO job_lease (job_id, holder, expires_at) VALUES (:j, :h, :exp)"),
-                {"j": job_id, "h": holder, "exp": _db_time(engine, exp)},
-            )
-        return True
-    except IntegrityError:
-        return False
-
-
-def renew(engine: Engine, job_id: str, holder: str, seconds: float) -> bool:
-    exp = datetime.now(UTC) + timedelta(seconds=seconds)
-    with engine.begin() as c:
-        n = c.execute(
-            text("UPDATE job_lease SET expires_at = :exp WHERE job_id = :j AND holder = :h"),
-            {"exp": _db_time(engine, exp), "j": job_id, "h": holder},
-        ).rowcount
-    return bool(n)
-
-
-def release(engine: Engine, job_id: str, holder: str) -> None:
-    with engine.begin() as c:
-        c.execute(
-            text("UPDATE job_lease SET expires_at = :now WHERE job_id = :j AND holder = :h"),
-            {"now": _db_time(engine, datetime.now(UTC) - timedelta(seconds=1)), "j": job_id, "h": holder},
-        )
-
-
-def _db_time(engine: Engine, dt: datetime) -> datetime:
-    # SQLite keeps naive UTC text (see registry.db.types.UtcDateTime); comparisons must use the same form.
-    return dt.replace(tzinfo=None) if engine.dialect.name == "sqlite" else dt
 
 
 class JobRunner:
@@ -124,7 +72,7 @@ class JobRunner:
                     "INSERT INTO job_run (job_id, holder, started_at, outcome) VALUES (:j, :h, :t, 'running') "
                     "RETURNING id"
                 ),
-                {"j": job_id, "h": self.holder, "t": _db_time(self.engine, datetime.now(UTC))},
+                {"j": job_id, "h": self.holder, "t": db_time(self.engine, datetime.now(UTC))},
             ).first()
         assert row is not None
         return int(row[0])
@@ -135,7 +83,7 @@ class JobRunner:
                 c.execute(
                     text("UPDATE job_run SET finished_at = :t, outcome = :o, error = :e, summary = :s WHERE id = :id"),
                     {
-                        "t": _db_time(self.engine, datetime.now(UTC)),
+                        "t": db_time(self.engine, datetime.now(UTC)),
                         "o": outcome,
                         "e": error,
                         "s": summary,

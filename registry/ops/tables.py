@@ -7,16 +7,6 @@ from sqlmodel import Field, SQLModel
 from registry.db.types import utc_field
 
 
-class JobLease(SQLModel, table=True):
-    """Who may run a job right now. Taken with a conditional UPDATE, renewed while the job runs, so two
-    schedulers started by mistake (or a scheduler in each API worker) still run each job once at a time."""
-
-    __tablename__ = "job_lease"
-    job_id: str = Field(primary_key=True, max_length=64)
-    holder: str = Field(max_length=128)
-    expires_at: datetime = utc_field()
-
-
 class JobRun(SQLModel, table=True):
     __tablename__ = "job_run"
     id: int | None = Field(default=None, primary_key=True)

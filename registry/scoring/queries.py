@@ -1,4 +1,4 @@
-"""All SQL of the scoring feature: loading the graph and the seeds in columns, storing scores, the lease.
+"""All SQL of the scoring feature: loading the graph and the seeds in columns, storing scores.
 
 Loading goes through the raw DB-API cursor and whole columns (``zip(*rows)``, ``map`` over a dict): a million
 transfers must not become a million ORM objects.
@@ -6,54 +6,26 @@ transfers must not become a million ORM objects.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import create_engine, func, select, text, update
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy import func, select, text
+from sqlalchemy.engine import Connection
 from sqlmodel import Session, col
 
 from chains.addresses import chain_family
 from registry.cases.tables import Case, Listing, ListingStatus
 from registry.db import state
-from registry.db.types import utcnow
 from registry.entities.tables import Entity, EntityAddress
 from registry.scoring.settings import ScoringSettings
-from registry.scoring.tables import AddressScore, ScoringLease, ScoringRun
+from registry.scoring.tables import AddressScore, ScoringRun
 from registry.scoring.valuation import configured_prices, unknown_unit_price
 from registry.transfers.tables import TransferRow
 
 LEASE = "rescore"
-
-_readers: dict[str, Engine] = {}
-_readers_lock = threading.Lock()
-
-
-def read_engine(engine: Engine) -> Engine:
-    """An engine for long reads that must not hold SQLite's write lock.
-
-    The application engine starts every SQLite transaction with BEGIN IMMEDIATE (right for read-then-write units
-    of work), so a rescoring's load of a million transfers through it would block every sync and listing write for
-    its whole duration. Plain pysqlite opens no transaction for a SELECT: each statement reads its own WAL
-    snapshot, and the loader's count and identity checks catch rows that change in between. PostgreSQL readers
-    never block writers, so its engine is used as it is.
-    """
-    if engine.dialect.name != "sqlite":
-        return engine
-    url = engine.url.render_as_string(hide_password=False)
-    with _readers_lock:
-        found = _readers.get(url)
-        if found is None:
-            # NullPool: these reads are rare (a rescoring, a snapshot reload, an investigator view); opening a
-            # SQLite file is cheap, and no idle handle is left on databases that come and go (tests).
-            found = _readers[url] = create_engine(
-                url, poolclass=NullPool, connect_args={"check_same_thread": False, "timeout": 30}
-            )
-        return found
+"""Lease name (``registry.db.lease``): one rescoring at a time, whoever starts it."""
 
 
 def _as_dt(v: Any) -> datetime | None:
@@ -261,29 +233,6 @@ def load_scores(conn: Connection) -> list[tuple[str, str, int, str, str, str]]:
     rows = cur.fetchall()
     cur.close()
     return list(rows)
-
-
-def acquire_lease(session: Session, holder: str, seconds: float) -> bool:
-    now = utcnow()
-    res = session.execute(
-        update(ScoringLease)
-        .where(col(ScoringLease.name) == LEASE)
-        .where(col(ScoringLease.holder).is_(None) | (col(ScoringLease.expires_at) < now))
-        .values(holder=holder, acquired_at=now, expires_at=now + timedelta(seconds=seconds))
-    )
-    return bool(res.rowcount)  # type: ignore[attr-defined]
-
-
-def release_lease(session: Session, holder: str) -> None:
-    session.execute(
-        update(ScoringLease)
-        .where(col(ScoringLease.name) == LEASE, col(ScoringLease.holder) == holder)
-        .values(holder=None, acquired_at=None, expires_at=None)
-    )
-
-
-def lease_holder(session: Session) -> ScoringLease | None:
-    return session.get(ScoringLease, LEASE)
 
 
 def last_run(session: Session, *, done_only: bool = True) -> ScoringRun | None:

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,8 +14,8 @@ from numpy.typing import NDArray
 from sqlalchemy.engine import Engine
 
 from registry.audit.service import Actor, record
-from registry.db import state
-from registry.db.engine import session_scope
+from registry.db import lease, state
+from registry.db.engine import read_only, session_scope
 from registry.db.types import utcnow
 from registry.errors import Conflict
 from registry.scoring import queries
@@ -157,16 +154,12 @@ def rescore(
     progress: Progress | None = None,
 ) -> RunSummary:
     """One full rescoring under the lease; raises ``Conflict`` if another one holds it."""
-    holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    holder = lease.holder_id()
+    if not lease.acquire(engine, queries.LEASE, holder, settings.scoring_lease_seconds):
+        held = lease.current_holder(engine, queries.LEASE)
+        who = f" by {held[0]} (lease until {held[1]:%Y-%m-%d %H:%M:%SZ})" if held else ""
+        raise Conflict(f"another rescoring is running{who}; try again when it has finished")
     with session_scope(engine) as s:
-        if not queries.acquire_lease(s, holder, settings.scoring_lease_seconds):
-            lease = queries.lease_holder(s)
-            who = (
-                f" by {lease.holder} since {lease.acquired_at:%Y-%m-%d %H:%M:%SZ}"
-                if lease and lease.acquired_at
-                else ""
-            )
-            raise Conflict(f"another rescoring is running{who}; try again when it has finished")
         run = ScoringRun(
             started_at=utcnow(),
             trigger=trigger,
@@ -187,8 +180,7 @@ def rescore(
                 failed.status, failed.finished_at, failed.error = "failed", utcnow(), repr(e)[:2000]
         raise
     finally:
-        with session_scope(engine) as s:
-            queries.release_lease(s, holder)
+        lease.release(engine, queries.LEASE, holder)
 
 
 def _rescore(engine: Engine, settings: ScoringSettings, run_id: int, progress: Progress) -> RunSummary:
@@ -206,7 +198,7 @@ def _rescore(engine: Engine, settings: ScoringSettings, run_id: int, progress: P
 
     progress(STAGES[0], 0, len(STAGES))
     now = utcnow()
-    with queries.read_engine(engine).connect() as conn:
+    with read_only(engine).connect() as conn:
         seen = queries.counters(conn)
         data = cache_for(engine.url.render_as_string(hide_password=True)).load(conn, settings)
         step("load transfers")
@@ -284,7 +276,7 @@ def trace_paths(
     """Top paths per direction and category for one address: at most ``H`` batched queries per direction."""
     now = time.time()
     listed = _listed_in(snapshot, family, now)
-    with queries.read_engine(engine).connect() as conn:
+    with read_only(engine).connect() as conn:
         nets = queries.family_networks(conn, family)
         licensed = {k.partition(":")[2] for k in queries.licensed_keys(conn) if k.startswith(family + ":")}
         out: dict[str, dict[str, list[Path]]] = {}

@@ -14,14 +14,15 @@ import orjson
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
-from registry.scoring.queries import load_scores, read_engine
+from registry.db.engine import read_only
+from registry.scoring.queries import load_scores
 from registry.scoring.settings import get_scoring_settings
 from registry.screening.policy import ACTION_RANK, LEVELS
 from registry.screening.snapshot import Verdict, verdict_from_hits
 
 
 def load_exposure(engine: Engine, verdicts: dict[str, Verdict]) -> dict[str, Verdict]:
-    with read_engine(engine).connect() as conn:
+    with read_only(engine).connect() as conn:
         rows = load_scores(conn)
     out = dict(verdicts)
     loads = orjson.loads

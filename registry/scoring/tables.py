@@ -1,4 +1,4 @@
-"""Storage of scores, rescoring runs and the rescoring lease."""
+"""Storage of scores and rescoring runs (the one-at-a-time lease is ``registry.db.lease``, name ``rescore``)."""
 
 from __future__ import annotations
 
@@ -50,13 +50,3 @@ class ScoringRun(SQLModel, table=True):
     next_expiry: datetime | None = utc_field(nullable=True)
     seconds: float = 0.0
     error: str | None = Field(default=None, max_length=2000)
-
-
-class ScoringLease(SQLModel, table=True):
-    """Only one rescoring at a time, whoever starts it (the job, ``registry score``, a second scheduler)."""
-
-    __tablename__ = "scoring_lease"
-    name: str = Field(primary_key=True, max_length=32)
-    holder: str | None = Field(default=None, max_length=200)
-    acquired_at: datetime | None = utc_field(nullable=True)
-    expires_at: datetime | None = utc_field(nullable=True)

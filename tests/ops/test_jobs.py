@@ -44,7 +44,7 @@ def test_two_runners_never_overlap(engine: Engine) -> None:
 
 
 def test_expired_lease_of_a_dead_holder_is_taken_over(engine: Engine) -> None:
-    from registry.ops.scheduler import acquire
+    from registry.db.lease import acquire
 
     assert acquire(engine, "test:dead", "crashed-worker", 0.2)
     assert not acquire(engine, "test:dead", "other", 30)

@@ -47,7 +47,13 @@ def test_rate_limit_answers_429_with_retry_after(db_url: str, engine: object, ke
         assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
         assert r.json()["error"]["code"] == "rate_limited"
         # another key has its own bucket
-        assert client.get("/v1/categories", headers=keys.headers("isp")).status_code == 200
+        isp = keys.headers("isp")
+        assert client.get("/v1/categories", headers=isp).status_code == 200
+        # the blocklist's 304 shortcut charges the same bucket: a polling ISP is limited too
+        client.app.state.blocklist_feeds.refresh()  # type: ignore[attr-defined]
+        etag = client.get("/v1/blocklist", headers=isp).headers["ETag"]
+        polls = [client.get("/v1/blocklist", headers={**isp, "If-None-Match": etag}).status_code for _ in range(4)]
+        assert polls[0] == 304 and polls[-1] == 429
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from registry.db.engine import session_scope
+from registry.db.lease import acquire
 from registry.scoring import queries
 from registry.scoring.snapshot import load_exposure
 from tests.conftest import PEPPER, ROOT
@@ -48,8 +48,7 @@ def test_score_command_rescores_and_reports(db_url: str, engine: Engine, tmp_pat
 
 
 def test_score_command_refuses_while_another_runs(db_url: str, engine: Engine, tmp_path: Path) -> None:
-    with session_scope(engine) as s:
-        queries.acquire_lease(s, "worker-1:123", 600)
+    assert acquire(engine, queries.LEASE, "worker-1:123", 600)
     r = run_cli(db_url, tmp_path)
     assert r.returncode == 1
     assert "another rescoring is running by worker-1:123" in r.stderr

@@ -12,7 +12,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from registry.db import state
-from registry.db.engine import session_scope
+from registry.db.engine import read_only, session_scope
+from registry.db.lease import acquire, current_holder, release
 from registry.errors import Conflict
 from registry.scoring import queries
 from registry.scoring.jobs import Debounce, jobs, make_job
@@ -71,8 +72,7 @@ def test_rescore_bumps_registry_and_records_run(engine: Engine, scoring: Scoring
         run = queries.last_run(s)
         assert run is not None and run.status == "done" and run.id == summary.run_id
         assert run.registry_counter_in == before and run.registry_counter_out == before + 1
-        lease = queries.lease_holder(s)
-        assert lease is not None and lease.holder is None
+    assert current_holder(engine, queries.LEASE) is None
     v = snapshot(engine)
     assert v[f"evm:{A}"].action == "block" and v[f"evm:{A}"].risk_score == 100
 
@@ -162,18 +162,15 @@ def test_evm_networks_share_one_address_space(engine: Engine, scoring: ScoringSe
 def test_only_one_rescoring_at_a_time(engine: Engine, scoring: ScoringSettings) -> None:
     add_listing(engine, L, "fraud")
     add_transfers(engine, [(L, A, 1)])
-    with session_scope(engine) as s:
-        assert queries.acquire_lease(s, "someone-else", 600)
+    assert acquire(engine, queries.LEASE, "someone-else", 600)
     with pytest.raises(Conflict, match="someone-else"):
         rescore(engine, scoring, "t1")
-    with session_scope(engine) as s:
-        queries.release_lease(s, "someone-else")
+    release(engine, queries.LEASE, "someone-else")
     assert rescore(engine, scoring, "t1").scored == 1
 
 
 def test_expired_lease_is_taken_over(engine: Engine, scoring: ScoringSettings) -> None:
-    with session_scope(engine) as s:
-        assert queries.acquire_lease(s, "dead-process", 0.001)
+    assert acquire(engine, queries.LEASE, "dead-process", 0.001)
     threading.Event().wait(0.05)
     assert rescore(engine, scoring, "t1").scored == 0
 
@@ -215,8 +212,7 @@ def test_failed_run_is_recorded_and_releases_lease(
     with session_scope(engine) as s:
         run = queries.last_run(s, done_only=False)
         assert run is not None and run.status == "failed" and "disk full" in (run.error or "")
-        lease = queries.lease_holder(s)
-        assert lease is not None and lease.holder is None
+    assert current_holder(engine, queries.LEASE) is None
 
 
 class Clock:
@@ -352,7 +348,7 @@ def test_jobs_contract(settings: Settings) -> None:
 def test_loading_holds_no_write_lock(engine: Engine) -> None:
     """A rescoring reads for seconds; on SQLite it must not hold the write lock the app's transactions take."""
     add_transfers(engine, [(L, A, 1)])
-    with queries.read_engine(engine).connect() as conn:
+    with read_only(engine).connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM transfer")).scalar_one() == 1
         started = time.monotonic()
         add_transfers(engine, [(A, B, 1)])  # BEGIN IMMEDIATE with a 30 s busy timeout

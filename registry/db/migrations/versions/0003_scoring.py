@@ -53,18 +53,8 @@ def upgrade() -> None:
         sa.Column("error", sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
         sa.PrimaryKeyConstraint("id"),
     )
-    lease = op.create_table(
-        "scoring_lease",
-        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
-        sa.Column("holder", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
-        sa.Column("acquired_at", registry.db.types.UtcDateTime(timezone=True), nullable=True),
-        sa.Column("expires_at", registry.db.types.UtcDateTime(timezone=True), nullable=True),
-        sa.PrimaryKeyConstraint("name"),
-    )
-    op.bulk_insert(lease, [{"name": "rescore", "holder": None, "acquired_at": None, "expires_at": None}])
 
 
 def downgrade() -> None:
-    op.drop_table("scoring_lease")
     op.drop_table("scoring_run")
     op.drop_table("address_score")
