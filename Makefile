@@ -16,10 +16,10 @@ $(STAMP): pyproject.toml
 
 deps: $(STAMP)
 
-# `npm install`, not `npm ci`: the lock holds only this platform's anvil binary package (the registry mirror has
-# no metadata for the others), and `npm ci` refuses a lock without every optional platform package.
+# `npm ci`: installs exactly the lock (which holds every platform's optional anvil binary package) and never
+# rewrites it, so `make test` leaves the work tree clean.
 $(NODE_STAMP): package.json package-lock.json
-	npm install --no-audit --no-fund --loglevel=error
+	npm ci --no-audit --no-fund --loglevel=error
 	touch $(NODE_STAMP)
 
 # The DNS resolver the feed tests load the RPZ into (a Debian package; CI runs as root).

@@ -72,20 +72,37 @@ def refresh_register(
 def licensed_domain(
     firm_id: int = typer.Argument(..., help="id of the licensed firm (GET /v1/licensed)"),
     domain: str = typer.Argument(..., help="domain the firm operates"),
+    as_holder: str = typer.Option(..., "--as-holder", help="the supervisor doing this (holder of a supervisor key)"),
     note: str = typer.Option("", help="source of the fact, e.g. the firm's terms of use"),
     remove: bool = typer.Option(False, "--remove", help="remove the mapping instead"),
+    confirm: bool = typer.Option(False, "--confirm", help="confirm a mapping another supervisor asked for"),
 ) -> None:
-    """Curate the firm → domain mapping (the register lists no websites); every change is audited."""
-    from blocklist.register.service import add_licensed_domain, remove_licensed_domain
-    from registry.audit.service import CLI
+    """Curate the firm → domain mapping (the register lists no websites); audited under the named supervisor.
+
+    A mapping that would take blocked names out of the feed waits for a second supervisor (``--confirm``)."""
+    from blocklist.register.service import add_licensed_domain, confirm_licensed_domain, remove_licensed_domain
+    from registry.auth.service import principal_for_holder
+    from registry.auth.tables import Role
     from registry.db.engine import get_engine, session_scope
 
     with session_scope(get_engine()) as s:
+        who = principal_for_holder(s, as_holder, Role.supervisor)
         if remove:
-            host = remove_licensed_domain(s, domain, CLI, note or "removed by operator")
-        else:
-            host = add_licensed_domain(s, firm_id, domain, CLI, note)
-    typer.echo(f"{'removed' if remove else 'mapped'} {host}")
+            host = remove_licensed_domain(s, domain, who.actor, note or "removed by operator")
+            typer.echo(f"removed {host}")
+            return
+        out = (
+            confirm_licensed_domain(s, domain, who, note)
+            if confirm
+            else add_licensed_domain(s, firm_id, domain, who, note)
+        )
+    if out.status == "pending":
+        req = out.request.id if out.request else "?"
+        typer.echo(
+            f"{out.domain}: waits for a second supervisor (request {req}); it unblocks {', '.join(out.unblocks)}"
+        )
+    else:
+        typer.echo(f"mapped {out.domain}" + (f"; unblocked {', '.join(out.unblocks)}" if out.unblocks else ""))
 
 
 def register(root: typer.Typer) -> None:

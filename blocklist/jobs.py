@@ -5,30 +5,35 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from blocklist.feeds.render import FILE_NAMES
 from blocklist.settings import BlocklistSettings
-from registry.ops.jobs import JobSpec
+from registry.ops.jobs import JobFailed, JobSpec
 from registry.settings import Settings
 
 log = logging.getLogger("blocklist.jobs")
 
 
+REGISTER_HINT = (
+    "REGISTRY_REGISTER_URL points it at a reachable mirror of the AFSA register, and an empty REGISTRY_REGISTER_URL "
+    "turns the scheduled refresh off; meanwhile the last applied register (or the shipped seed) stays in force"
+)
+
+
 def refresh_register_job(settings: BlocklistSettings) -> object:
+    """One refresh; a fetch that failed or was rejected raises ``JobFailed`` so the run is recorded as failed (the
+    register keeps its last good copy either way, and the ``register_fetch`` row says why)."""
     from blocklist.register.service import refresh_register
     from blocklist.register.sources import make_register
     from registry.db.engine import get_engine
 
     out = refresh_register(get_engine(), make_register(settings), settings.register_min_keep_ratio)
     if out.outcome in ("rejected", "failed"):
-        log.warning("register refresh %s: %s", out.outcome, out.message)
+        raise JobFailed(f"register fetch {out.outcome}: {out.message}", summary=out)
     return out
 
 
 def publish_job(settings: BlocklistSettings) -> object:
     """Repair drift, prune the change log, and (when configured) write every format and the manifest."""
-    import orjson
-
-    from blocklist.feeds.cache import publish
+    from blocklist.feeds.export import export_feed
     from blocklist.feeds.signing import load_signer
     from blocklist.feeds.store import load_feed, prune_changes, reconcile
     from blocklist.register.service import ensure_seed
@@ -42,35 +47,17 @@ def publish_job(settings: BlocklistSettings) -> object:
     if repaired is not None:
         log.warning("feed drifted from the registry; repaired at serial %s", repaired)
     if settings.feed_export_dir:
-        out = Path(settings.feed_export_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        marker = out / "SERIAL"
+        # Written when the serial moves, and the manifest re-signed when its signing period turns, or the exported
+        # manifest would expire at ISPs while the feed stands still.
         with read_only(engine).connect() as conn:
             feed = load_feed(conn)
-        if not marker.exists() or marker.read_text().strip() != str(feed.serial):
-            pub = publish(feed, load_signer(settings))
-            for fmt, body in pub.bodies.items():
-                _atomic_write(out / FILE_NAMES[fmt], body)
-            _atomic_write(out / "manifest.json", orjson.dumps(pub.manifest, option=orjson.OPT_INDENT_2))
-            _atomic_write(marker, f"{feed.serial}\n".encode())
+        export_feed(Path(settings.feed_export_dir), feed, load_signer(settings))
     return {"repaired_serial": repaired, "pruned": pruned}
-
-
-def _atomic_write(path: Path, body: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(body)
-    tmp.replace(path)
 
 
 def jobs(settings: Settings) -> list[JobSpec]:
     bl = BlocklistSettings()
-    return [
-        JobSpec(
-            "blocklist:refresh-register",
-            lambda: refresh_register_job(bl),
-            bl.register_refresh_seconds,
-            "fetch the AFSA register; apply it unless it looks wrong",
-        ),
+    out = [
         JobSpec(
             "blocklist:publish",
             lambda: publish_job(bl),
@@ -78,3 +65,15 @@ def jobs(settings: Settings) -> list[JobSpec]:
             "repair feed drift, prune the change log, write the feed files and signed manifest",
         ),
     ]
+    if bl.register_url.strip():  # empty: no scheduled refresh (a network without internet); the seed still loads
+        out.insert(
+            0,
+            JobSpec(
+                "blocklist:refresh-register",
+                lambda: refresh_register_job(bl),
+                bl.register_refresh_seconds,
+                "fetch the AFSA register; apply it unless it looks wrong",
+                hint=REGISTER_HINT,
+            ),
+        )
+    return out

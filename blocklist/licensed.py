@@ -98,28 +98,27 @@ def _label(domain: str) -> str:
     return normalize_domain(domain).label
 
 
+def entries_cleared_by(session: Session, domains: list[str]) -> list[BlocklistDomain]:
+    """The open entries a licence for ``domains`` closes: the names themselves, every name under them, and every
+    parent above them (blocking a parent would block the licensed name with it in the formats that have no
+    pass-through: hosts, Squid, plain lists)."""
+    if not domains:
+        return []
+    above = sorted({p for d in domains for p in parents(d)})
+    conds = [col(BlocklistDomain.domain).in_(above)] + [col(BlocklistDomain.domain).like(f"%.{d}") for d in domains]
+    q = select(BlocklistDomain).where(
+        or_(*conds), col(BlocklistDomain.status).in_([DomainStatus.active.value, DomainStatus.pending.value])
+    )
+    return list(session.execute(q.order_by(col(BlocklistDomain.id))).scalars().all())
+
+
 def clear_for_licence(session: Session, firm: LicensedFirm, domains: list[str], actor: Actor, why: str) -> set[str]:
     """A firm became licensed (or got a domain mapped): its names, and names above or under them, leave the feed;
     pending entries for them close.
 
     Returns the blocklist domains touched, for ``sync_feed``.
     """
-    if not domains:
-        return set()
-    # The names themselves, every name under them, and every parent above them (blocking a parent would block
-    # the licensed name with it in the formats that have no pass-through: hosts, Squid, plain lists).
-    above = sorted({p for d in domains for p in parents(d)})
-    conds = [col(BlocklistDomain.domain).in_(above)] + [col(BlocklistDomain.domain).like(f"%.{d}") for d in domains]
-    entries = (
-        session.execute(
-            select(BlocklistDomain).where(
-                or_(*conds),
-                col(BlocklistDomain.status).in_([DomainStatus.active.value, DomainStatus.pending.value]),
-            )
-        )
-        .scalars()
-        .all()
-    )
+    entries = entries_cleared_by(session, domains)
     now = utcnow()
     reason = f"{why}: {firm.name} holds {firm.regulator.upper()} licence {firm.licence_number or '(no number)'}"
     touched: set[str] = set()

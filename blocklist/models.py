@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+# Defined with the entities (one schema each in the OpenAPI document), re-exported for the domains.
+from registry.entities.models import EntityAddressPublic as EntityAddressPublic
+from registry.entities.models import EntityPublic as EntityPublic
 
 
 class Evidence(BaseModel):
@@ -25,9 +30,29 @@ class DomainCreate(BaseModel):
     entity_name: str | None = Field(None, min_length=1, max_length=200, description="or create an exchanger entity")
 
 
-class Decision(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    reason: str = Field(min_length=3, max_length=1000)
+class DomainReason(BaseModel):
+    """Rejecting a domain or asking to delist it: the reason is required (approving: optional)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    reason: str = Field(min_length=1, max_length=1000, description="why; kept in the audit log")
+
+
+class DomainApproval(BaseModel):
+    """Approving a domain (the body may be omitted): an optional reason, like approving a listing."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    reason: str | None = Field(None, min_length=1, max_length=1000, description="optional; kept in the audit log")
+    note: str | None = Field(
+        None,
+        min_length=1,
+        max_length=1000,
+        description="another name of reason, as listings accept",
+        json_schema_extra={"deprecated": True},
+    )
+
+    @property
+    def text(self) -> str | None:
+        return self.reason or self.note
 
 
 class DomainCheck(BaseModel):
@@ -45,18 +70,6 @@ class LookalikePublic(BaseModel):
     reason: str
 
 
-class EntityAddressPublic(BaseModel):
-    chain: str
-    address: str
-
-
-class EntityPublic(BaseModel):
-    id: int
-    name: str
-    kind: str
-    addresses: list[EntityAddressPublic]
-
-
 class DomainPublic(BaseModel):
     """For investigators and supervisors (case readers) only."""
 
@@ -69,7 +82,9 @@ class DomainPublic(BaseModel):
     evidence: dict[str, object]
     status: str
     submitted_by: str
+    submitted_holder: str | None = None  # the person who submitted it; null for the register job
     approved_by: str | None
+    decided_holder: str | None = None  # the second person, who approved, rejected or delisted it
     decision_reason: str | None
     created_at: datetime
     decided_at: datetime | None
@@ -130,6 +145,16 @@ class LicensedDomainCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     domain: str = Field(min_length=1, max_length=2048)
     note: str = Field("", max_length=1000)
+
+
+class LicensedMapping(BaseModel):
+    """Mapping a name to a licensed firm: ``mapped`` at once, or ``pending`` until a second supervisor confirms,
+    because it would take the ``unblocks`` names out of the ISPs' feed."""
+
+    domain: str
+    status: Literal["mapped", "pending"]
+    unblocks: list[str]
+    request_id: int | None = None
 
 
 class ChangesPublic(BaseModel):

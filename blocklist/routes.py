@@ -22,16 +22,19 @@ from blocklist.feeds.store import changes_since
 from blocklist.models import (
     ChangesPublic,
     CheckResult,
-    Decision,
+    DomainApproval,
     DomainCheck,
     DomainCreate,
     DomainPublic,
+    DomainReason,
     LicensedDomainCreate,
     LicensedList,
+    LicensedMapping,
 )
 from blocklist.register import service as register
 from blocklist.settings import BlocklistSettings
 from registry.auth.tables import Role
+from registry.decisions.models import DecisionRequestPublic, RequestNote
 from registry.errors import InvalidInput
 from registry.http.deps import (
     AnyKey,
@@ -41,6 +44,7 @@ from registry.http.deps import (
     SupervisorKey,
     require,
 )
+from registry.http.params import MAX_ID, AfterId, PageLimit, RowId
 
 _isp_check = require(Role.isp)
 
@@ -50,9 +54,6 @@ async def _isp(request: Request) -> None:
     loop, and the feed routes never wait for a thread-pool slot."""
     _isp_check(request)
 
-
-MAX_ID = 2**31 - 1  # INTEGER columns: a larger id is a 422 here, not an overflow in the database driver
-RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 ISP_ONLY = [Depends(_isp)]
 ISP_DOC = {"x-roles": ["isp"]}  # published access (the app reads it from RoleCheck, which this async check is not)
@@ -91,6 +92,7 @@ def _not_modified(request: Request, etag: str) -> bool:
 
 @router.get(
     "/v1/blocklist",
+    operation_id="get_blocklist",
     summary="The blocklist feed in one of several formats (ETag, 304)",
     dependencies=ISP_ONLY,
     openapi_extra=ISP_DOC,
@@ -120,6 +122,7 @@ async def feed(
 
 @router.get(
     "/v1/blocklist/manifest",
+    operation_id="get_blocklist_manifest",
     summary="Serial, sha256 of every format, Ed25519 signature",
     dependencies=ISP_ONLY,
     openapi_extra=ISP_DOC,
@@ -139,6 +142,7 @@ async def manifest(request: Request) -> Response:
 
 @router.get(
     "/v1/blocklist/public-key",
+    operation_id="get_blocklist_public_key",
     summary="The Ed25519 public key that signs the manifest",
     dependencies=ISP_ONLY,
     openapi_extra=ISP_DOC,
@@ -156,6 +160,7 @@ async def public_key(request: Request) -> dict[str, str]:
 
 @router.get(
     "/v1/blocklist/changes",
+    operation_id="get_blocklist_changes",
     summary="Additions and removals since a serial",
     dependencies=ISP_ONLY,
     openapi_extra=ISP_DOC,
@@ -175,54 +180,121 @@ def changes(
     )
 
 
-@router.post("/v1/cases/{case_id}/domains", status_code=201, summary="Submit an exchanger domain (pending)")
+@router.post(
+    "/v1/cases/{case_id}/domains",
+    operation_id="submit_domain",
+    status_code=201,
+    summary="Submit an exchanger domain (pending)",
+)
 def submit_domain(case_id: RowId, body: DomainCreate, session: SessionDep, p: InvestigatorKey) -> DomainPublic:
-    return domains.submit(session, case_id, body, p.actor)
+    return domains.submit(session, case_id, body, p)
 
 
-@router.get("/v1/domains", summary="Submitted domains, e.g. the review queue (status=pending)")
+@router.get(
+    "/v1/domains", operation_id="list_domains", summary="Submitted domains, e.g. the review queue (status=pending)"
+)
 def list_domains(
     session: SessionDep,
-    _p: CaseReaderKey,
+    p: CaseReaderKey,
     status: Annotated[str | None, Query(description="pending | active | rejected | delisted")] = None,
-    after_id: Annotated[int, Query(ge=0, le=MAX_ID, description="page after this id")] = 0,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    after_id: AfterId = 0,
+    limit: PageLimit = 100,
 ) -> list[DomainPublic]:
-    return domains.list_domains(session, status, after_id, limit)
+    return domains.list_domains(session, status, after_id, limit, p)
 
 
-@router.get("/v1/domains/{domain_id}", summary="A submitted domain with its entity and wallet addresses")
-def get_domain(domain_id: RowId, session: SessionDep, _p: CaseReaderKey) -> DomainPublic:
-    return domains.get(session, domain_id)
+@router.get(
+    "/v1/domains/{domain_id}",
+    operation_id="get_domain",
+    summary="A submitted domain with its entity and wallet addresses",
+)
+def get_domain(domain_id: RowId, session: SessionDep, p: CaseReaderKey) -> DomainPublic:
+    return domains.get(session, domain_id, p)
 
 
-@router.post("/v1/domains/{domain_id}/approve", summary="Approve a pending domain (four eyes)")
-def approve_domain(domain_id: RowId, body: Decision, session: SessionDep, p: SupervisorKey) -> DomainPublic:
-    return domains.approve(session, domain_id, p.actor, body.reason)
+@router.post(
+    "/v1/domains/{domain_id}/approve", operation_id="approve_domain", summary="Approve a pending domain (four eyes)"
+)
+def approve_domain(
+    domain_id: RowId, session: SessionDep, p: SupervisorKey, body: DomainApproval | None = None
+) -> DomainPublic:
+    """``reason`` is optional, as for a listing; rejecting and delisting require one."""
+    return domains.approve(session, domain_id, p, (body.text if body else None) or "")
 
 
-@router.post("/v1/domains/{domain_id}/reject", summary="Reject a pending domain")
-def reject_domain(domain_id: RowId, body: Decision, session: SessionDep, p: SupervisorKey) -> DomainPublic:
-    return domains.reject(session, domain_id, p.actor, body.reason)
+@router.post("/v1/domains/{domain_id}/reject", operation_id="reject_domain", summary="Reject a pending domain")
+def reject_domain(domain_id: RowId, body: DomainReason, session: SessionDep, p: SupervisorKey) -> DomainPublic:
+    return domains.reject(session, domain_id, p, body.reason)
 
 
-@router.post("/v1/domains/{domain_id}/delist", summary="Take an active domain out of the feed")
-def delist_domain(domain_id: RowId, body: Decision, session: SessionDep, p: SupervisorKey) -> DomainPublic:
-    return domains.delist(session, domain_id, p.actor, body.reason)
+@router.post(
+    "/v1/domains/{domain_id}/delist",
+    operation_id="request_domain_delisting",
+    status_code=202,
+    summary="Ask to take an active domain out of the feed (a second supervisor confirms)",
+)
+def delist_domain(domain_id: RowId, body: DomainReason, session: SessionDep, p: SupervisorKey) -> DecisionRequestPublic:
+    return DecisionRequestPublic.model_validate(domains.request_delist(session, domain_id, p, body.reason))
 
 
-@router.post("/v1/domains/check", summary="licensed / blocked / lookalike / unknown, with reasons")
+@router.post(
+    "/v1/domains/{domain_id}/delist/confirm",
+    operation_id="confirm_domain_delisting",
+    summary="Confirm a pending delisting (the second person)",
+)
+def confirm_delist_domain(
+    domain_id: RowId, session: SessionDep, p: SupervisorKey, body: RequestNote | None = None
+) -> DomainPublic:
+    return domains.confirm_delist(session, domain_id, p, body.note if body else None)
+
+
+@router.post(
+    "/v1/domains/check", operation_id="check_domain", summary="licensed / blocked / lookalike / unknown, with reasons"
+)
 def check_domain(body: DomainCheck, session: SessionDep, _p: AnyKey) -> CheckResult:
     return domains.check(session, body.domain)
 
 
-@router.get("/v1/licensed", summary="The licence register as last fetched, with the curated domains")
+@router.get(
+    "/v1/licensed",
+    operation_id="list_licensed_firms",
+    summary="The licence register as last fetched, with the curated domains",
+)
 def licensed(session: SessionDep, _p: AnyKey) -> LicensedList:
     return register.list_licensed(session)
 
 
-@router.post("/v1/licensed/{firm_id}/domains", status_code=201, summary="Map a domain to a licensed firm")
+@router.post(
+    "/v1/licensed/{firm_id}/domains",
+    operation_id="map_licensed_domain",
+    status_code=201,
+    summary="Map a domain to a licensed firm (202 and a second supervisor when it unblocks anything)",
+    responses={202: {"description": "waits for a second supervisor: it would unblock the names listed"}},
+)
 def add_licensed_domain(
-    firm_id: RowId, body: LicensedDomainCreate, session: SessionDep, p: SupervisorKey
-) -> dict[str, str]:
-    return {"domain": register.add_licensed_domain(session, firm_id, body.domain, p.actor, body.note)}
+    firm_id: RowId, body: LicensedDomainCreate, session: SessionDep, p: SupervisorKey, response: Response
+) -> LicensedMapping:
+    out = register.add_licensed_domain(session, firm_id, body.domain, p, body.note)
+    if out.status == "pending":
+        response.status_code = 202
+    return _mapping(out)
+
+
+@router.post(
+    "/v1/licensed/domains/{domain}/confirm",
+    operation_id="confirm_licensed_domain",
+    summary="Confirm a mapping that unblocks names",
+)
+def confirm_licensed_domain(
+    domain: Annotated[str, Path(max_length=253)], session: SessionDep, p: SupervisorKey, body: RequestNote | None = None
+) -> LicensedMapping:
+    return _mapping(register.confirm_licensed_domain(session, domain, p, body.note if body else None))
+
+
+def _mapping(out: register.MappingOutcome) -> LicensedMapping:
+    return LicensedMapping(
+        domain=out.domain,
+        status="pending" if out.status == "pending" else "mapped",
+        unblocks=out.unblocks,
+        request_id=out.request.id if out.request else None,
+    )

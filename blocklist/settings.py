@@ -60,6 +60,14 @@ class BlocklistSettings(BaseSettings):
         ge=100,
         description="change rows kept for /v1/blocklist/changes; older serials answer 410 (fetch the feed)",
     )
+    feed_validity_seconds: int = Field(
+        86_400,
+        ge=2,
+        description=(
+            "how long a signed manifest is valid (valid_until - generated_at); it is signed again every half of "
+            "this, changed or not, so a served manifest always has at least half left"
+        ),
+    )
 
     @field_validator("signing_key")
     @classmethod

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, text
 from sqlmodel import Field, Index, SQLModel, UniqueConstraint
 
 from registry.db.types import utc_field
@@ -89,7 +89,18 @@ class BlocklistDomain(SQLModel, table=True):
     """A submitted exchanger domain (``BlocklistEntry``); only ``active`` rows reach the feed."""
 
     __tablename__ = "blocklist_domain"
-    __table_args__ = (Index("ix_blocklist_domain_domain_status", "domain", "status"),)
+    __table_args__ = (
+        Index("ix_blocklist_domain_domain_status", "domain", "status"),
+        # One open (pending or active) entry per domain, enforced by the database: concurrent submissions of the
+        # same domain get one winner and 409s on SQLite and PostgreSQL alike.
+        Index(
+            "uq_blocklist_domain_open",
+            "domain",
+            unique=True,
+            sqlite_where=text("status IN ('pending', 'active')"),
+            postgresql_where=text("status IN ('pending', 'active')"),
+        ),
+    )
     id: int | None = Field(default=None, primary_key=True)
     case_id: int | None = Field(default=None, foreign_key="cases.id", index=True)
     entity_id: int | None = Field(default=None, foreign_key="entity.id", index=True)
@@ -99,8 +110,10 @@ class BlocklistDomain(SQLModel, table=True):
     legal_basis: str = Field(max_length=500)
     evidence: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     status: str = Field(default=DomainStatus.pending.value, max_length=16, index=True)
-    submitted_by: str = Field(max_length=64)  # api_key id, or system:<job>
+    submitted_by: str = Field(max_length=64)  # api_key id, cli:<person>, or system:<job>
+    submitted_holder: str | None = Field(default=None, max_length=200)  # the person (normalised); None: a system
     approved_by: str | None = Field(default=None, max_length=64)
+    decided_holder: str | None = Field(default=None, max_length=200)
     decision_reason: str | None = Field(default=None, max_length=1000)
     created_at: datetime = utc_field()
     decided_at: datetime | None = utc_field(nullable=True)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import sys
+import traceback
 
 import typer
 
@@ -29,9 +31,45 @@ FEATURE_CLIS = [
 """Each module exposes ``register(app: typer.Typer)`` and adds its commands."""
 
 
+_registered = False
+
+
 def _register_features() -> None:
+    global _registered
+    if _registered:
+        return
+    _registered = True
     for name in FEATURE_CLIS:
         importlib.import_module(name).register(app)
+
+
+def package_version() -> str:
+    """The installed package's version (``pyproject.toml``), as support asks for it first."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("wallet-risk-registry")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (package not installed)"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"registry {package_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    debug: bool = typer.Option(
+        False, "--debug", help="on an unexpected error print the traceback (also REGISTRY_DEBUG=1)"
+    ),
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="print the version and exit"
+    ),
+) -> None:
+    if debug:
+        os.environ["REGISTRY_DEBUG"] = "1"
 
 
 @app.command()
@@ -65,9 +103,68 @@ def serve(
     )
 
 
-def main() -> None:
-    _register_features()
+def main(argv: list[str] | None = None) -> None:
+    """The ``registry`` command. An error ends it with one line on stderr, ``error: …``: exit code 2 for what the
+    user can act on (input refused, database unreachable or not migrated, a missing file, bad settings), 1 for an
+    unexpected error, whose traceback is printed only with ``--debug`` or ``REGISTRY_DEBUG=1`` (a traceback
+    with local variables would show keys and the pepper)."""
     try:
-        app()
+        _register_features()
+        app(args=argv, prog_name="registry")
     except KeyboardInterrupt:
         sys.exit(130)
+    except Exception as e:
+        if os.environ.get("REGISTRY_DEBUG", "").lower() in ("1", "true", "yes"):
+            traceback.print_exception(e)
+            sys.exit(1)
+        message, code = describe_error(e)
+        print(f"error: {message}", file=sys.stderr)
+        sys.exit(code)
+
+
+_CREDENTIALS = re.compile(r"(://[^:/@\s]+:)[^@\s]+@")
+
+
+def _one_line(text: str, limit: int = 500) -> str:
+    line = _CREDENTIALS.sub(r"\1***@", " ".join(str(text).split()))
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def describe_error(e: Exception) -> tuple[str, int]:
+    """The one line and the exit code for an exception that ended a command."""
+    import httpx
+    from pydantic import ValidationError
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, ProgrammingError
+
+    from registry.errors import RegistryError
+
+    if isinstance(e, RegistryError):
+        return _one_line(e.message), 2
+    if isinstance(e, OperationalError | InterfaceError | ProgrammingError):
+        detail = _one_line(str(e.orig) if isinstance(e, DBAPIError) and e.orig is not None else str(e))
+        hint = ""
+        if "no such table" in detail or "does not exist" in detail:
+            hint = " (is the schema current? run `registry db upgrade`)"
+        elif isinstance(e, OperationalError | InterfaceError):
+            hint = " (is the database running, and REGISTRY_DATABASE_URL right?)"
+        return f"database: {detail}{hint}", 2
+    if isinstance(e, OSError):
+        if e.filename is not None:
+            return _one_line(f"{e.strerror or type(e).__name__}: {e.filename}"), 2
+        return _one_line(f"{type(e).__name__}: {e}"), 2
+    if isinstance(e, httpx.HTTPError):
+        return _one_line(f"{type(e).__name__}: {e}"), 2
+    if isinstance(e, ValidationError):
+        settings = e.title.endswith("Settings")
+        problems = []
+        for err in e.errors():
+            where = "_".join(str(p) for p in err["loc"])
+            if where and settings:
+                where = f"REGISTRY_{where.upper()}"
+            problems.append(f"{where}: {err['msg']}" if where else err["msg"])
+        return _one_line(f"invalid {'settings' if settings else e.title}: {'; '.join(problems)}"), 2
+    return (
+        _one_line(f"unexpected {type(e).__name__}: {e}", 300)
+        + " (a bug: run again with --debug or REGISTRY_DEBUG=1 for the traceback, and report it)",
+        1,
+    )

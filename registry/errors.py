@@ -72,12 +72,31 @@ class PayloadTooLarge(RegistryError):
     code = "payload_too_large"
 
 
+class UnsupportedMediaType(RegistryError):
+    """A body in a format the route does not read (JSON routes read any body as JSON; the CSV import wants CSV)."""
+
+    status = 415
+    code = "unsupported_media_type"
+
+
 class RateLimited(RegistryError):
     status = 429
     code = "rate_limited"
 
     def __init__(self, message: str, *, retry_after: int = 1) -> None:
         super().__init__(message)
+        self.retry_after = retry_after
+
+
+class Unavailable(RegistryError):
+    """Transient: the database or the screening log cannot take the request now; nothing was changed, retry after
+    ``retry_after`` seconds (503 with ``Retry-After``)."""
+
+    status = 503
+    code = "unavailable"
+
+    def __init__(self, message: str, *, details: Any = None, code: str | None = None, retry_after: int = 1) -> None:
+        super().__init__(message, details=details, code=code)
         self.retry_after = retry_after
 
 

@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 VAR_DIR = Path(os.environ.get("REGISTRY_VAR_DIR", "var"))
@@ -38,7 +38,12 @@ class Settings(BaseSettings):
         1.0, gt=0, description="how often each worker checks whether the registry version changed"
     )
     screening_log_flush_seconds: float = Field(
-        0.5, gt=0, description="how often buffered screening log rows are written in one batch"
+        0.5,
+        gt=0,
+        description=(
+            "longest a screening log row waits in memory while the database keeps up (written at least every half "
+            "of it, and at once under load): what a crash can lose"
+        ),
     )
     policy_version: str = Field("2026.1", description="version of the risk policy named in every result")
     sanctions_sources: list[str] = Field(
@@ -58,6 +63,25 @@ class Settings(BaseSettings):
     run_scheduler: bool = Field(
         False, description="set by `registry serve --scheduler` (and `registry worker`): run the jobs in-process"
     )
+    # Audit checkpoints (registry/audit/checkpoints.py): signed heads of the hash chain, kept outside the database.
+    audit_signing_key: SecretStr = Field(
+        SecretStr(""),
+        description=(
+            "Ed25519 private key signing audit checkpoints: PEM (PKCS#8), a path to a PEM file, or the 32-byte "
+            "seed as 64 hex characters; keep it out of the database admin's reach; empty in development means a "
+            "key generated in var/audit_signing_key.pem"
+        ),
+    )
+    audit_checkpoint_seconds: float = Field(
+        3600, gt=0, description="interval of the job that signs a checkpoint of the audit chain (skipped when idle)"
+    )
+    audit_checkpoint_file: str = Field(
+        "",
+        description=(
+            "JSON-lines file every audit checkpoint is appended to; put it where the database admin cannot write "
+            "(another host, WORM storage); empty means var/audit-checkpoints.jsonl"
+        ),
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -74,6 +98,14 @@ class Settings(BaseSettings):
                 raise ValueError("REGISTRY_KEY_PEPPER must be set (32+ characters) in production")
             if not self.database_url:
                 raise ValueError("REGISTRY_DATABASE_URL must be set in production")
+            if not self.audit_signing_key.get_secret_value():
+                raise ValueError("REGISTRY_AUDIT_SIGNING_KEY must be set in production (it signs audit checkpoints)")
+            from registry.audit.signing import AuditKeyError, parse_private_key
+
+            try:
+                parse_private_key(self.audit_signing_key.get_secret_value())
+            except AuditKeyError as e:
+                raise ValueError(e.message) from None
         return self
 
     @property
@@ -88,6 +120,69 @@ class Settings(BaseSettings):
         if self.key_pepper:
             return self.key_pepper.encode()
         return _local_secret("key_pepper").encode()
+
+    # Bounded under faults (README "Stuck database"): a locked table, a slow statement or an exhausted pool ends a
+    # request with 503 within seconds instead of holding it; the screening log's memory has a ceiling.
+    db_statement_timeout_seconds: float = Field(
+        5.0, gt=0, description="PostgreSQL statement_timeout for API requests: a slower statement is cancelled (503)"
+    )
+    db_lock_timeout_seconds: float = Field(
+        3.0, gt=0, description="PostgreSQL lock_timeout for API requests: waiting longer for a lock answers 503"
+    )
+    db_pool_timeout_seconds: float = Field(
+        2.0, gt=0, description="how long a request waits for a free pooled database connection before 503"
+    )
+    db_connect_timeout_seconds: int = Field(5, ge=2, description="PostgreSQL connect timeout (libpq connect_timeout)")
+    db_busy_timeout_seconds: float = Field(
+        5.0, gt=0, description="SQLite busy timeout for API requests: waiting longer for the write lock answers 503"
+    )
+    db_job_timeout_seconds: float = Field(
+        900.0,
+        gt=0,
+        description=(
+            "statement and lock timeout (SQLite: busy timeout) of work outside API requests: scheduled jobs, "
+            "command-line imports, rescoring, migrations"
+        ),
+    )
+    screening_log_max_buffer: int = Field(
+        200_000,
+        ge=1000,
+        description=(
+            "most screening log rows a worker buffers while the database is not writing them (outage, lock); "
+            "when full, screenings answer 503 with Retry-After rather than unlogged; /readyz is not ready past half"
+        ),
+    )
+    # Input edges (issue 9): batches count addresses against their own budget; the CSV import has its own body limit.
+    rate_limit_addresses_per_second: float = Field(
+        100_000,
+        gt=0,
+        description=(
+            "addresses per second a key may screen (per worker process), counted apart from requests: a batch "
+            "takes one token per address; over it: 429 with Retry-After"
+        ),
+    )
+    rate_limit_addresses_burst: float = Field(
+        200_000,
+        ge=1,
+        description="addresses a key may screen at once before REGISTRY_RATE_LIMIT_ADDRESSES_PER_SECOND applies",
+    )
+    max_csv_bytes: int = Field(
+        64 * 1024 * 1024,
+        ge=1024,
+        description=(
+            "largest CSV body of POST /v1/cases/{id}/listings/import (read as a stream; other routes keep "
+            "REGISTRY_MAX_BODY_BYTES); room for REGISTRY_MAX_CSV_ROWS rows of realistic width"
+        ),
+    )
+    # Screening log retention (issue 10; registry/screening/retention.py): old rows are folded into daily counts.
+    screening_log_retention_days: int = Field(
+        400,
+        ge=0,
+        description=(
+            "days of screening log rows kept (older days are counted into screening_rollup per day, key, chain, "
+            "risk level and action, kept forever, then deleted in small batches); 0 keeps every row"
+        ),
+    )
 
 
 def _local_secret(name: str) -> str:

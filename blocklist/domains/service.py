@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from blocklist.domains.lookalike import Lookalike, find_lookalikes
@@ -17,17 +18,20 @@ from blocklist.models import (
     LookalikePublic,
 )
 from blocklist.tables import BlocklistDomain, DomainStatus, FeedAction, FeedEntry
-from registry.audit.service import Actor, record
-from registry.cases.tables import Case
+from registry.audit.service import record
+from registry.auth.persons import FourEyesViolation, require_second_person
+from registry.auth.service import Principal
+from registry.auth.tables import Role
+from registry.cases import queries as cases_queries
+from registry.cases.service import case_for
+from registry.db.transitions import transition
 from registry.db.types import utcnow
+from registry.decisions import service as decisions
+from registry.decisions.tables import DecisionRequest
 from registry.entities.tables import Entity, EntityAddress
 from registry.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 OPEN = (DomainStatus.pending.value, DomainStatus.active.value)
-
-
-def _actor_ref(actor: Actor) -> str:
-    return (str(actor.id) if actor.kind == "key" else f"{actor.kind}:{actor.id}")[:64]
 
 
 def _lookalikes_public(items: list[Lookalike]) -> list[LookalikePublic]:
@@ -90,7 +94,9 @@ def _public(e: BlocklistDomain, entity: EntityPublic | None, lookalikes: list[Lo
         evidence=dict(e.evidence),
         status=e.status,
         submitted_by=e.submitted_by,
+        submitted_holder=e.submitted_holder,
         approved_by=e.approved_by,
+        decided_holder=e.decided_holder,
         decision_reason=e.decision_reason,
         created_at=e.created_at,
         decided_at=e.decided_at,
@@ -101,11 +107,10 @@ def _public(e: BlocklistDomain, entity: EntityPublic | None, lookalikes: list[Lo
     )
 
 
-def submit(session: Session, case_id: int, body: DomainCreate, actor: Actor) -> DomainPublic:
+def submit(session: Session, case_id: int, body: DomainCreate, who: Principal) -> DomainPublic:
     """Pending until a supervisor approves; refused outright when the domain belongs to a licensed firm."""
     nd = normalize_domain(body.domain)
-    if session.get(Case, case_id) is None:
-        raise NotFound(f"case {case_id} does not exist")
+    case_for(session, case_id, who)
     refuse_if_licensed(session, nd)
     dup = session.execute(
         select(BlocklistDomain.id, BlocklistDomain.status).where(
@@ -121,7 +126,7 @@ def submit(session: Session, case_id: int, body: DomainCreate, actor: Actor) -> 
         ent = Entity(name=body.entity_name.strip(), kind="exchanger", created_at=utcnow())
         session.add(ent)
         session.flush()
-        record(session, actor, "entity.create", "entity", str(ent.id), None, {"name": ent.name, "kind": ent.kind})
+        record(session, who.actor, "entity.create", "entity", str(ent.id), None, {"name": ent.name, "kind": ent.kind})
         entity_id = ent.id
     e = BlocklistDomain(
         case_id=case_id,
@@ -132,13 +137,21 @@ def submit(session: Session, case_id: int, body: DomainCreate, actor: Actor) -> 
         legal_basis=body.legal_basis.strip(),
         evidence=body.evidence.model_dump(),
         status=DomainStatus.pending.value,
-        submitted_by=_actor_ref(actor),
+        submitted_by=who.ref,
+        submitted_holder=who.holder,
         created_at=utcnow(),
     )
     session.add(e)
-    session.flush()
-    record(session, actor, "blocklist_domain.submit", "blocklist_domain", str(e.id), None, _audit_view(e))
-    return to_public(session, e, find_lookalikes(nd, brands(session)))
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        # A concurrent submission of the same name won: the partial unique index on open entries decided.
+        raise Conflict(f"{nd.host} is already pending or active") from None
+    record(session, who.actor, "blocklist_domain.submit", "blocklist_domain", str(e.id), None, _audit_view(e))
+    out = to_public(session, e, find_lookalikes(nd, brands(session)))
+    session.commit()
+    return out
 
 
 def _get(session: Session, domain_id: int) -> BlocklistDomain:
@@ -148,62 +161,121 @@ def _get(session: Session, domain_id: int) -> BlocklistDomain:
     return e
 
 
-def get(session: Session, domain_id: int) -> DomainPublic:
+def _visible(session: Session, e: BlocklistDomain, who: Principal) -> None:
+    """An entry of a case is case data: investigators see only the entries of their own cases."""
+    if e.case_id is not None and who.role != Role.supervisor:
+        case_for(session, e.case_id, who)
+
+
+def get(session: Session, domain_id: int, who: Principal) -> DomainPublic:
     e = _get(session, domain_id)
+    try:
+        _visible(session, e, who)
+    except (Forbidden, NotFound):
+        raise NotFound(f"domain entry {domain_id} does not exist") from None
     return to_public(session, e, find_lookalikes(normalize_domain(e.domain), brands(session)))
 
 
-def list_domains(session: Session, status: str | None, after_id: int, limit: int) -> list[DomainPublic]:
-    """The review queue (``status=pending``) and the rest, oldest first, paged by id."""
+def list_domains(session: Session, status: str | None, after_id: int, limit: int, who: Principal) -> list[DomainPublic]:
+    """The review queue (``status=pending``) and the rest, oldest first, paged by id. An investigator sees the
+    entries of their own cases and those no case owns (sent to review by the register)."""
     if status is not None and status not in {x.value for x in DomainStatus}:
         raise InvalidInput(f"unknown status {status!r}; statuses: {', '.join(x.value for x in DomainStatus)}")
     q = select(BlocklistDomain).where(col(BlocklistDomain.id) > after_id)
     if status is not None:
         q = q.where(col(BlocklistDomain.status) == status)
+    if who.role != Role.supervisor:
+        mine = cases_queries.member_case_ids(session, who.holder or "")
+        q = q.where(col(BlocklistDomain.case_id).is_(None) | col(BlocklistDomain.case_id).in_(mine))
     rows = session.execute(q.order_by(col(BlocklistDomain.id)).limit(limit)).scalars().all()
     entities = _entities(session, {e.entity_id for e in rows if e.entity_id is not None})
     return [_public(e, entities.get(e.entity_id or 0)) for e in rows]
 
 
-def _decide(session: Session, domain_id: int, actor: Actor, reason: str, frm: str, to: str) -> BlocklistDomain:
-    e: BlocklistDomain | None = session.execute(
-        select(BlocklistDomain).where(col(BlocklistDomain.id) == domain_id).with_for_update()
-    ).scalar()
-    if e is None:
-        raise NotFound(f"domain entry {domain_id} does not exist")
+def _decide(
+    session: Session, domain_id: int, who: Principal, reason: str, frm: str, to: str, *, maker: str | None = None
+) -> BlocklistDomain:
+    """Move an entry from ``frm`` to ``to``: four eyes by person against ``maker`` (the submitter unless given),
+    then a conditional UPDATE so that exactly one of concurrent decisions wins."""
+    e = _get(session, domain_id)
+    session.refresh(e)
     if e.status != frm:
         raise Conflict(f"domain entry {domain_id} is {e.status}; only a {frm} entry can become {to}")
-    if actor.kind == "key" and e.submitted_by == str(actor.id):
-        raise Forbidden("four eyes: the key that submitted this domain cannot decide on it")
+    if maker is None:
+        if e.submitted_by == who.ref:
+            raise FourEyesViolation("four eyes: the key that submitted this domain cannot decide on it")
+        maker = e.submitted_holder
+    person = require_second_person(maker, who.holder, f"making domain entry {domain_id} {to}")
     before = _audit_view(e)
-    e.status = to
-    e.approved_by = _actor_ref(actor)
-    e.decision_reason = reason.strip()
-    e.decided_at = utcnow()
-    session.add(e)
-    session.flush()
-    record(session, actor, f"blocklist_domain.{to}", "blocklist_domain", str(e.id), before, _audit_view(e))
+    changed = transition(
+        session,
+        BlocklistDomain,
+        [col(BlocklistDomain.id) == domain_id, col(BlocklistDomain.status) == frm],
+        {
+            "status": to,
+            "approved_by": who.ref,
+            "decided_holder": person,
+            "decision_reason": reason.strip()[:1000],
+            "decided_at": utcnow(),
+        },
+    )
+    session.refresh(e)
+    if not changed:
+        raise Conflict(f"domain entry {domain_id} is {e.status}; only a {frm} entry can become {to}")
+    record(session, who.actor, f"blocklist_domain.{to}", "blocklist_domain", str(e.id), before, _audit_view(e))
     return e
 
 
-def approve(session: Session, domain_id: int, actor: Actor, reason: str) -> DomainPublic:
+def approve(session: Session, domain_id: int, who: Principal, reason: str) -> DomainPublic:
     e = _get(session, domain_id)
     # A licence may have been granted since the submission: check again at the moment it would enter the feed.
     refuse_if_licensed(session, normalize_domain(e.domain))
-    e = _decide(session, domain_id, actor, reason, DomainStatus.pending.value, DomainStatus.active.value)
+    e = _decide(session, domain_id, who, reason, DomainStatus.pending.value, DomainStatus.active.value)
     sync_feed(session, [e.domain])
-    return to_public(session, e)
+    out = to_public(session, e)
+    session.commit()
+    return out
 
 
-def reject(session: Session, domain_id: int, actor: Actor, reason: str) -> DomainPublic:
-    e = _decide(session, domain_id, actor, reason, DomainStatus.pending.value, DomainStatus.rejected.value)
-    return to_public(session, e)
+def reject(session: Session, domain_id: int, who: Principal, reason: str) -> DomainPublic:
+    e = _decide(session, domain_id, who, reason, DomainStatus.pending.value, DomainStatus.rejected.value)
+    out = to_public(session, e)
+    session.commit()
+    return out
 
 
-def delist(session: Session, domain_id: int, actor: Actor, reason: str) -> DomainPublic:
-    e = _decide(session, domain_id, actor, reason, DomainStatus.active.value, DomainStatus.delisted.value)
+DELIST = "domain.delist"
+
+
+def request_delist(session: Session, domain_id: int, who: Principal, reason: str) -> DecisionRequest:
+    """Taking a domain out of the ISPs' feed needs a second person: this only asks for it."""
+    e = _get(session, domain_id)
+    if e.status != DomainStatus.active.value:
+        raise Conflict(f"domain entry {domain_id} is {e.status}; only an active entry can be delisted")
+    req = decisions.open_request(session, DELIST, str(domain_id), reason, who, {"domain": e.domain})
+    session.commit()
+    return req
+
+
+def confirm_delist(session: Session, domain_id: int, who: Principal, note: str | None) -> DomainPublic:
+    pending = decisions.pending_for(session, DELIST, str(domain_id))
+    if pending is None or pending.id is None:
+        raise Conflict(f"no delisting of domain entry {domain_id} is pending; ask for one with POST …/delist first")
+    req = decisions.confirm(session, pending.id, who, note)
+    reason = f"{req.reason} (asked by {req.requested_holder}, confirmed by {req.decided_holder})"
+    e = _decide(
+        session,
+        domain_id,
+        who,
+        reason,
+        DomainStatus.active.value,
+        DomainStatus.delisted.value,
+        maker=req.requested_holder,
+    )
     sync_feed(session, [e.domain])
-    return to_public(session, e)
+    out = to_public(session, e)
+    session.commit()
+    return out
 
 
 def check(session: Session, raw: str) -> CheckResult:

@@ -4,8 +4,8 @@ before the request reaches the router.
 ISPs poll every few minutes and almost every poll is unchanged, so this is the feed's hot path. Routing through
 the FastAPI app costs several times more than the answer itself (measured in-process: ~0.3 ms for the trivial
 ``/healthz`` route, ~30 µs for a 304 from here), so this pure ASGI middleware answers the one case that needs no
-routing: a known ``isp`` key, a known format, a matching ETag. Anything else (no key, wrong role, stale ETag, bad
-format) passes through to the normal route, which gives the full answer or the proper error.
+routing: a known ``isp`` key, a known format, a matching ETag. Anything else (no key, two keys, wrong role, stale
+ETag, bad format) passes through to the normal route, which gives the full answer or the proper error.
 """
 
 from __future__ import annotations
@@ -71,6 +71,8 @@ class NotModifiedShortcut:
             if name == b"if-none-match":
                 inm = value
             elif name == b"authorization":
+                if auth is not None:
+                    return None  # two credentials: the route refuses the request (400)
                 auth = value
         if inm is None or auth is None:
             return None

@@ -51,8 +51,26 @@ def render_txt(f: FeedData) -> bytes:
 
 
 def render_hosts(f: FeedData) -> bytes:
-    # A hosts file has no wildcards: it blocks exactly the names listed.
-    return _lines([f"# {TITLE}", f"# serial {f.serial}"], [f"0.0.0.0 {d}" for d in f.blocked])
+    """``0.0.0.0 d`` and ``0.0.0.0 www.d`` for every blocked domain.
+
+    A hosts file has no wildcards: it blocks exactly the names listed, and ``obmenka-usdt.kz`` alone left
+    ``www.obmenka-usdt.kz`` open (issue 10). The ``www.`` name is the one subdomain every shop answers on, so it is
+    listed too, unless that name is licensed (a pass-through) or listed in its own right. Any other subdomain
+    cannot be covered by a hosts file: resolvers should load the ``rpz`` or ``dnsmasq`` format."""
+    passthru = set(f.passthru)
+    blocked = set(f.blocked)
+    body: list[str] = []
+    for d in f.blocked:
+        body.append(f"0.0.0.0 {d}")
+        www = f"www.{d}"
+        if not d.startswith("www.") and www not in passthru and www not in blocked:
+            body.append(f"0.0.0.0 {www}")
+    head = [
+        f"# {TITLE}",
+        f"# serial {f.serial}",
+        "# exact names only: each domain and its www. name; other subdomains need the rpz or dnsmasq format",
+    ]
+    return _lines(head, body)
 
 
 def render_rpz(f: FeedData) -> bytes:

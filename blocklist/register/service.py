@@ -19,14 +19,17 @@ from sqlmodel import Session, col, select
 
 from blocklist.domains.normalize import normalize_domain
 from blocklist.feeds.store import sync_feed
-from blocklist.licensed import ACTIVE, clear_for_licence, send_to_review
+from blocklist.licensed import ACTIVE, clear_for_licence, entries_cleared_by, send_to_review
 from blocklist.models import LicensedFirmPublic, LicensedList, RegisterFetchPublic
 from blocklist.register.model import FetchResult, FirmRecord
 from blocklist.register.sources import LicenceRegister, load_seed
-from blocklist.tables import LicensedDomain, LicensedFirm, LicensedFirmChange, RegisterFetch
+from blocklist.tables import DomainStatus, LicensedDomain, LicensedFirm, LicensedFirmChange, RegisterFetch
 from registry.audit.service import Actor, record
+from registry.auth.service import Principal
 from registry.db.engine import session_scope
 from registry.db.types import utcnow
+from registry.decisions import service as decisions
+from registry.decisions.tables import DecisionRequest
 from registry.errors import Conflict, NotFound, RegistryError
 
 log = logging.getLogger("blocklist.register")
@@ -296,8 +299,23 @@ def apply_fetch(session: Session, regulator: str, records: list[FirmRecord], fet
     return changed
 
 
-def add_licensed_domain(session: Session, firm_id: int, raw: str, actor: Actor, note: str = "") -> str:
-    """Curated: the register lists no websites. Mapping a name to an active firm takes it out of the feed."""
+MAP_DOMAIN = "licensed_domain.map"
+
+
+@dataclass(frozen=True)
+class MappingOutcome:
+    """What mapping a name to a licensed firm did: ``mapped`` at once, or ``pending`` a second person because it
+    would take blocked names out of the ISPs' feed (``unblocks``)."""
+
+    domain: str
+    status: str  # mapped | pending
+    unblocks: list[str]
+    request: DecisionRequest | None = None
+
+
+def add_licensed_domain(session: Session, firm_id: int, raw: str, who: Principal, note: str = "") -> MappingOutcome:
+    """Curated: the register lists no websites. A mapping that unblocks nothing applies at once; one that would take
+    a blocked name (the name, a parent, or a name under it) out of the feed waits for a second person."""
     firm = session.get(LicensedFirm, firm_id)
     if firm is None:
         raise NotFound(f"licensed firm {firm_id} does not exist")
@@ -305,16 +323,57 @@ def add_licensed_domain(session: Session, firm_id: int, raw: str, actor: Actor, 
     other = session.execute(select(LicensedDomain).where(col(LicensedDomain.domain) == host)).scalar()
     if other is not None:
         raise Conflict(f"{host} is already mapped to licensed firm {other.firm_id}")
+    unblocks = _unblocked_by(session, firm, host)
+    if unblocks:
+        payload = {"firm_id": firm_id, "domain": host, "note": note, "unblocks": unblocks}
+        why = f"map {host} to {firm.name}; unblocks {', '.join(unblocks)}"
+        req = decisions.open_request(session, MAP_DOMAIN, host, why[:1000], who, payload)
+        session.commit()
+        return MappingOutcome(host, "pending", unblocks, req)
+    _apply_mapping(session, firm, host, who.actor, note)
+    session.commit()
+    return MappingOutcome(host, "mapped", [])
+
+
+def confirm_licensed_domain(session: Session, raw: str, who: Principal, note: str | None) -> MappingOutcome:
+    """The second person confirms a mapping that unblocks names; it is applied as it stands now."""
+    host = normalize_domain(raw).host
+    pending = decisions.pending_for(session, MAP_DOMAIN, host)
+    if pending is None or pending.id is None:
+        raise Conflict(f"no mapping of {host} to a licensed firm is waiting for confirmation")
+    req = decisions.confirm(session, pending.id, who, note)
+    firm = session.get(LicensedFirm, int(req.payload["firm_id"]))
+    if firm is None:
+        raise NotFound(f"licensed firm {req.payload['firm_id']} does not exist")
+    if session.execute(select(LicensedDomain).where(col(LicensedDomain.domain) == host)).scalar() is not None:
+        raise Conflict(f"{host} is already mapped to a licensed firm")
+    unblocks = _unblocked_by(session, firm, host)
+    _apply_mapping(session, firm, host, who.actor, str(req.payload.get("note") or ""))
+    session.commit()
+    return MappingOutcome(host, "mapped", unblocks, req)
+
+
+def _unblocked_by(session: Session, firm: LicensedFirm, host: str) -> list[str]:
+    if firm.status != ACTIVE:
+        return []
+    return sorted(e.domain for e in entries_cleared_by(session, [host]) if e.status == DomainStatus.active.value)
+
+
+def _apply_mapping(session: Session, firm: LicensedFirm, host: str, actor: Actor, note: str) -> None:
     session.add(
         LicensedDomain(
-            firm_id=firm_id,
+            firm_id=firm.id or 0,
             domain=host,
             note=note,
             created_by=f"{actor.kind}:{actor.id}"[:64],
             created_at=utcnow(),
         )
     )
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        raise Conflict(f"{host} is already mapped to a licensed firm") from None
     record(
         session,
         actor,
@@ -322,13 +381,12 @@ def add_licensed_domain(session: Session, firm_id: int, raw: str, actor: Actor, 
         "licensed_domain",
         host,
         None,
-        {"firm_id": firm_id, "domain": host, "note": note},
+        {"firm_id": firm.id, "domain": host, "note": note},
     )
     touched = {host}
     if firm.status == ACTIVE:
         touched |= clear_for_licence(session, firm, [host], actor, "domain mapped to a licensed firm")
     sync_feed(session, touched)
-    return host
 
 
 def remove_licensed_domain(session: Session, raw: str, actor: Actor, reason: str) -> str:

@@ -1,8 +1,9 @@
 """Address validation and normalisation for every chain the registry lists.
 
 ``normalize(address, chain)`` is the single entry point: it returns the canonical form (EVM lowercase, Tron base58,
-Bitcoin bech32 lowercase) and the chain, or raises ``AddressError`` naming the reason (checksum, length, prefix,
-characters) so that an HTTP caller gets a 422 it can act on.
+Bitcoin bech32 lowercase, Bitcoin Cash CashAddr lowercase with its ``bitcoincash:`` prefix, whichever form it came
+in) and the chain, or raises ``AddressError`` naming the reason (checksum, length, prefix, characters, format,
+chain, network: a testnet or regtest address) so that an HTTP caller gets a 422 it can act on.
 """
 
 from chains.addresses.normalize import (

@@ -15,7 +15,7 @@ import base58
 import based58
 from eth_utils.address import to_checksum_address
 
-Reason = Literal["checksum", "length", "prefix", "characters", "format", "chain"]
+Reason = Literal["checksum", "length", "prefix", "characters", "format", "chain", "network"]
 
 EVM_NETWORKS: frozenset[str] = frozenset(
     {"eth", "bsc", "polygon", "arbitrum", "optimism", "base", "avalanche", "etc", "fantom", "linea"}
@@ -35,7 +35,26 @@ BASE58_VERSIONS: dict[str, frozenset[bytes]] = {
 }
 """Version bytes of the base58check forms: a valid checksum under the wrong version is a wrong-chain address."""
 
+_TEST_P2PKH_P2SH = frozenset({b"\x6f", b"\xc4"})
+TESTNET_BASE58_VERSIONS: dict[str, frozenset[bytes]] = {
+    "btc": _TEST_P2PKH_P2SH,
+    "bch": _TEST_P2PKH_P2SH,
+    "bsv": _TEST_P2PKH_P2SH,
+    "btg": _TEST_P2PKH_P2SH,
+    "ltc": _TEST_P2PKH_P2SH | {b"\x3a"},
+    "dash": frozenset({b"\x8c", b"\x13"}),
+    "zec": frozenset({b"\x1d\x25", b"\x1c\xba"}),
+}
+"""Version bytes of the chains' testnet and regtest base58 forms (``m…``/``n…``/``2…`` on Bitcoin and its forks):
+refused with reason ``network`` rather than taken for another chain's address. Tron and the EVM networks use the
+same format on their testnets, so nothing can tell those apart."""
+
 SEGWIT_HRP: dict[str, str] = {"btc": "bc", "ltc": "ltc"}
+SEGWIT_TEST_HRP: dict[str, tuple[str, ...]] = {"btc": ("tb", "bcrt"), "ltc": ("tltc", "rltc")}
+"""BIP-173 human-readable parts of testnet/signet and regtest."""
+
+CASHADDR_PREFIX = "bitcoincash"
+CASHADDR_TEST_PREFIXES = ("bchtest", "bchreg")
 
 LISTING_CHAINS: frozenset[str] = EVM_NETWORKS | frozenset(BASE58_VERSIONS) | {"evm", "xrp", "xmr"}
 """Chains an address may be listed on. Only btc, tron and the EVM networks have chain adapters; the others are
@@ -78,16 +97,20 @@ def detect_chain(address: str) -> str:
     low = a.lower()
     if low.startswith("0x"):
         return "evm"
-    if low.startswith("bc1"):
+    if low.startswith(("bc1", "tb1", "bcrt1")):
         return "btc"
-    if low.startswith("ltc1"):
+    if low.startswith(("ltc1", "tltc1", "rltc1")):
         return "ltc"
+    if low.startswith((CASHADDR_PREFIX + ":",) + tuple(p + ":" for p in CASHADDR_TEST_PREFIXES)):
+        return "bch"
+    if low[:1] in ("q", "p", "z", "r") and len(low) in (42, 61) and set(low) <= _BECH32_CHARS:
+        return "bch"  # CashAddr without its prefix (20- and 32-byte hashes)
     if a.startswith("T") and len(a) == 34:
         return "tron"
     if len(a) == 42 and a[:2] == "41" and _HEX40.match(a[2:]):
         return "tron"
-    if a[:1] in ("1", "3") and 25 <= len(a) <= 35:
-        return "btc"
+    if a[:1] in ("1", "3", "m", "n", "2") and 25 <= len(a) <= 35:
+        return "btc"  # m…, n…, 2…: Bitcoin testnet, refused with reason ``network`` by the Bitcoin rule
     raise AddressError("format", f"cannot tell the chain of {a!r}; give the chain explicitly")
 
 
@@ -111,8 +134,12 @@ def normalize(address: str, chain: str | None = None) -> NormalizedAddress:
         return NormalizedAddress(c, _tron(a))
     if c in SEGWIT_HRP and a.lower().startswith(SEGWIT_HRP[c] + "1"):
         return NormalizedAddress(c, _segwit(a, SEGWIT_HRP[c]))
-    if c == "bch" and (a.lower().startswith("bitcoincash:") or a[:1].lower() in ("q", "p")):
-        return NormalizedAddress(c, _cashaddr(a))
+    for hrp in SEGWIT_TEST_HRP.get(c, ()):
+        if a.lower().startswith(hrp + "1"):
+            _segwit(a, hrp)
+            raise AddressError("network", f"{hrp}1… is a {c} testnet or regtest address; only mainnet is listed")
+    if c == "bch":
+        return NormalizedAddress(c, _bch(a))
     if c == "xrp":
         return NormalizedAddress(c, _xrp(a))
     if c == "xmr":
@@ -170,6 +197,12 @@ def _tron(a: str) -> str:
 
 
 def _base58check(a: str, chain: str, expect_len: int | None = None) -> str:
+    _base58_payload(a, chain, expect_len)
+    return a
+
+
+def _base58_payload(a: str, chain: str, expect_len: int | None = None) -> bytes:
+    """The checked payload (version and hash) of a mainnet base58check address of ``chain``."""
     if not _B58_RE.fullmatch(a):
         bad = sorted(set(a) - _B58_ALPHABET)
         raise AddressError("characters", f"characters {''.join(bad)!r} are not base58")
@@ -187,8 +220,14 @@ def _base58check(a: str, chain: str, expect_len: int | None = None) -> str:
     if hashlib.sha256(hashlib.sha256(payload).digest()).digest()[:4] != check:
         raise AddressError("checksum", f"{chain} address fails its base58check checksum")
     if payload[:vlen] not in versions:
+        if payload[:vlen] in TESTNET_BASE58_VERSIONS.get(chain, ()):
+            raise AddressError(
+                "network",
+                f"version byte 0x{payload[:vlen].hex()} is a {chain} testnet or regtest address; only "
+                "mainnet is listed",
+            )
         raise AddressError("prefix", f"version byte 0x{payload[:vlen].hex()} is not a {chain} mainnet address")
-    return a
+    return payload
 
 
 def _segwit(a: str, hrp: str) -> str:
@@ -266,31 +305,93 @@ def _bech32_decode_any(bech: str) -> tuple[str | None, list[int] | None, str]:
     return None, None, ""
 
 
-def _cashaddr(a: str) -> str:
-    """Bitcoin Cash CashAddr: bech32-like with its own 40-bit polymod; no maintained PyPI package implements it."""
-    low = a.lower()
-    prefix, _, payload = low.rpartition(":")
-    prefix = prefix or "bitcoincash"
-    if prefix != "bitcoincash":
-        raise AddressError("prefix", "a Bitcoin Cash address uses the bitcoincash: prefix")
-    charset = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
-    bad = sorted(set(payload) - set(charset))
-    if bad:
-        raise AddressError("characters", f"characters {''.join(bad)!r} are not CashAddr")
-    if len(payload) != 42:
-        raise AddressError("length", f"a CashAddr payload has 42 characters, this one {len(payload)}")
-    values = [ord(c) & 31 for c in prefix] + [0] + [charset.index(c) for c in payload]
-    gen = [0x98F2BC8E61, 0x79B76D99E2, 0xF33E5FB3C4, 0xAE2EABE2A8, 0x1E4F43E470]
+_CASH_CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
+_CASH_GEN = (0x98F2BC8E61, 0x79B76D99E2, 0xF33E5FB3C4, 0xAE2EABE2A8, 0x1E4F43E470)
+_CASH_HASH_SIZES = (20, 24, 28, 32, 40, 48, 56, 64)
+"""Hash size in bytes for each value of the version byte's three size bits (CashAddr spec, "Address types")."""
+_CASH_PAYLOAD_CHARS = frozenset(-(-(8 * (1 + n)) // 5) + 8 for n in _CASH_HASH_SIZES)
+_CASH_TYPES = {0: "P2PKH", 1: "P2SH", 2: "token-aware P2PKH", 3: "token-aware P2SH"}
+
+
+def _cash_polymod(values: list[int]) -> int:
+    """The CashAddr checksum (a 40-bit BCH code); zero over prefix, separator and payload when it holds."""
     c = 1
     for d in values:
         c0 = c >> 35
         c = ((c & 0x07FFFFFFFF) << 5) ^ d
         for i in range(5):
             if (c0 >> i) & 1:
-                c ^= gen[i]
-    if c ^ 1 != 0:
+                c ^= _CASH_GEN[i]
+    return c ^ 1
+
+
+def _cash_prefix(prefix: str) -> list[int]:
+    return [ord(ch) & 31 for ch in prefix] + [0]
+
+
+def cashaddr_encode(prefix: str, version: int, hash_bytes: bytes) -> str:
+    """``prefix:payload`` in lower case for a version byte and a hash."""
+    from bech32 import convertbits
+
+    data = convertbits([version, *hash_bytes], 8, 5, True)
+    assert data is not None
+    check = _cash_polymod(_cash_prefix(prefix) + data + [0] * 8)
+    data += [(check >> 5 * (7 - i)) & 31 for i in range(8)]
+    return prefix + ":" + "".join(_CASH_CHARSET[d] for d in data)
+
+
+def _bch(a: str) -> str:
+    """Bitcoin Cash in one form: CashAddr, lower case, with the ``bitcoincash:`` prefix.
+
+    The legacy base58 form (``1…``/``3…``) and the CashAddr form of one address are the same key, so a listing in
+    one form must match a screening in the other: the legacy form is converted (version 0x00 → P2PKH, 0x05 → P2SH).
+    The token-aware types (CashTokens, type bits 2 and 3) pay the same locking script as P2PKH and P2SH, so they
+    are folded onto them too."""
+    low = a.lower()
+    if ":" in a or low[:1] in ("q", "p", "z", "r"):
+        return _cashaddr(a)
+    payload = _base58_payload(a, "bch")
+    return cashaddr_encode(CASHADDR_PREFIX, 0x00 if payload[0] == 0 else 0x08, payload[1:])
+
+
+def _cashaddr(a: str) -> str:
+    """CashAddr as its specification says (bitcoincash.org spec/cashaddr.md, with CashTokens' type bits 2 and 3):
+    all lower or all upper case, the prefix optional (the checksum covers it), the version byte's size bits
+    matching the hash that follows (20 bytes for the classic forms, 32 for P2SH32). No maintained PyPI package
+    implements it."""
+    from bech32 import convertbits
+
+    if a != a.lower() and a != a.upper():
+        raise AddressError("characters", "a CashAddr address is all lower case or all upper case, never mixed")
+    low = a.lower()
+    given, sep, payload = low.rpartition(":")
+    if sep and given not in (CASHADDR_PREFIX, *CASHADDR_TEST_PREFIXES):
+        raise AddressError("prefix", f"a Bitcoin Cash address uses the {CASHADDR_PREFIX}: prefix, not {given}:")
+    bad = sorted(set(payload) - _BECH32_CHARS)
+    if bad:
+        raise AddressError("characters", f"characters {''.join(bad)!r} are not CashAddr")
+    if len(payload) not in _CASH_PAYLOAD_CHARS:
+        raise AddressError("length", f"a CashAddr payload of {len(payload)} characters holds no valid hash size")
+    values = [_CASH_CHARSET.index(ch) for ch in payload]
+    candidates = [given] if sep else [CASHADDR_PREFIX, *CASHADDR_TEST_PREFIXES]
+    prefix = next((p for p in candidates if _cash_polymod(_cash_prefix(p) + values) == 0), None)
+    if prefix is None:
         raise AddressError("checksum", "CashAddr checksum does not match")
-    return payload
+    if prefix != CASHADDR_PREFIX:
+        raise AddressError("network", f"{prefix}: is a Bitcoin Cash testnet or regtest address; only mainnet is listed")
+    decoded = convertbits(values[:-8], 5, 8, False)
+    if decoded is None:
+        raise AddressError("format", "CashAddr payload has non-zero or excess padding bits")
+    version, body = decoded[0], bytes(decoded[1:])
+    kind = (version >> 3) & 0x0F
+    if version & 0x80 or kind not in _CASH_TYPES:
+        raise AddressError("format", f"CashAddr version byte 0x{version:02x} is not a payment address type")
+    size = _CASH_HASH_SIZES[version & 0x07]
+    if len(body) != size:
+        raise AddressError(
+            "length", f"the version byte announces a {size}-byte hash, the address carries {len(body)} bytes"
+        )
+    return cashaddr_encode(CASHADDR_PREFIX, ((kind & 1) << 3) | (version & 0x07), body)
 
 
 def _xrp(a: str) -> str:
@@ -309,6 +410,7 @@ def _xrp(a: str) -> str:
 
 _XMR_BLOCK_BYTES = {0: 0, 2: 1, 3: 2, 5: 3, 6: 4, 7: 5, 9: 6, 10: 7, 11: 8}
 _XMR_PREFIXES = {0x12: 95, 0x2A: 95, 0x13: 106}  # standard, subaddress, integrated: encoded length
+_XMR_TEST_PREFIXES = {0x35: 95, 0x3F: 95, 0x36: 106, 0x18: 95, 0x24: 95, 0x19: 106}  # testnet, stagenet
 _B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 
 
@@ -338,5 +440,7 @@ def _monero(a: str) -> str:
     if keccak(body)[:4] != check:
         raise AddressError("checksum", "Monero address fails its Keccak checksum")
     if _XMR_PREFIXES.get(body[0]) != len(a):
+        if _XMR_TEST_PREFIXES.get(body[0]) == len(a):
+            raise AddressError("network", "a Monero testnet or stagenet address; only mainnet is listed")
         raise AddressError("prefix", f"network byte 0x{body[0]:02x} is not a Monero mainnet address of this length")
     return a

@@ -83,9 +83,12 @@ class TronAdapter:
     def _history(self, path: str, params: dict[str, Any], limit: int, trc20: bool) -> tuple[list[Transfer], int | None]:
         """One ascending history list; returns its transfers and, when ``limit`` cut it, the time it reached."""
         out: list[Transfer] = []
+        seen: dict[tuple[str, str, str, str, int], int] = {}  # identical TRC-20 transfers, across pages
         for page in self._pages(path, params):
             out.extend(
-                mappers.map_trc20_history(page) if trc20 else mappers.map_account_transactions(page, self.tokens_hex)
+                mappers.map_trc20_history(page, seen)
+                if trc20
+                else mappers.map_account_transactions(page, self.tokens_hex)
             )
             if len(out) >= limit:
                 return out, int(out[-1].time.timestamp() * 1000)

@@ -1,12 +1,20 @@
 """Pure mappers from TronGrid bodies to records.
 
 The wallet API (``/walletsolidity/*``) names addresses in hex with the 0x41 prefix; the v1 API names them in
-base58. Records always carry base58, the registry's canonical Tron form. A Tron transaction holds exactly one
-contract, so its transfer is ``(txID, 0)``; TRC-20 history entries of one transaction are numbered in order.
+base58. Records always carry base58, the registry's canonical Tron form.
+
+Identity: a Tron transaction holds exactly one contract, so a TRX payment is ``(txID, 0)``. A TRC-20 transaction
+can move several tokens between several parties (a DEX swap, a batch payout), and TronGrid's TRC-20 history
+(``/v1/accounts/{a}/transactions/trc20``) gives no log index: each account's page shows only the transfers that
+account took part in, so numbering them in page order gave two transfers of one transaction the same key from two
+accounts' pages (and ``ON CONFLICT DO NOTHING`` dropped one). A TRC-20 transfer's index is instead derived from
+what TronGrid does give, ``trc20_index(token, from, to, value, occurrence)``: the same transfer gets the same key
+from every page and from the full sync, and different transfers of one transaction get different keys.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -31,6 +39,29 @@ def hex_to_base58(h: str) -> str:
 
 def base58_to_hex(a: str) -> str:
     return base58.b58decode_check(a).hex()
+
+
+TRC20_INDEX_SPACE = 2**31 - 1
+"""TRC-20 indices are 1 … 2**31 - 1: the ``transfer.idx`` column is a 32-bit integer, and 0 stays the TRX
+payment's (a transaction is a TRX payment or a contract call, never both)."""
+
+
+def trc20_index(token: str, src: str, dst: str, amount: int, occurrence: int = 0) -> int:
+    """A TRC-20 transfer's index within its transaction, from its token, parties and amount (base58, base units).
+
+    ``occurrence`` numbers transfers identical in all four within one transaction (0, 1, …, in the order the API
+    lists them); every page that shows one of them shows them all, since they have the same two parties. Two
+    different transfers of one transaction collide with probability 2**-31, against which a larger index column
+    would be the only remedy.
+    """
+    return trc20_index_of(f"{token}|{src}|{dst}|{amount}|{occurrence}")
+
+
+def trc20_index_of(key: str) -> int:
+    """1 + (the first 56 bits of SHA-256(key)) mod (2**31 - 1): SHA-256 and 56 bits because PostgreSQL computes the
+    same in SQL (``sha256``, a cast through ``bit(56)`` to a non-negative bigint), which the migration that re-keyed
+    stored transfers relies on."""
+    return 1 + int.from_bytes(hashlib.sha256(key.encode()).digest()[:7], "big") % TRC20_INDEX_SPACE
 
 
 def _word_address(word: str) -> str:
@@ -79,7 +110,7 @@ def map_transaction(tx: Mapping[str, Any], block: int, when_ms: int, tokens_hex:
         else:
             return None
         token = hex_to_base58(value["contract_address"])
-        return Transfer(NETWORK, tx["txID"], 0, block, when, src, dst, token, amount)
+        return Transfer(NETWORK, tx["txID"], trc20_index(token, src, dst, amount), block, when, src, dst, token, amount)
     return None
 
 
@@ -112,28 +143,35 @@ def map_account_transactions(items: Iterable[Mapping[str, Any]], tokens_hex: fro
     return out
 
 
-def map_trc20_history(items: Iterable[Mapping[str, Any]]) -> list[Transfer]:
-    """``/v1/accounts/{a}/transactions/trc20`` entries. They carry no block number: ``block`` is 0 for them."""
+def map_trc20_history(
+    items: Iterable[Mapping[str, Any]], seen: dict[tuple[str, str, str, str, int], int] | None = None
+) -> list[Transfer]:
+    """``/v1/accounts/{a}/transactions/trc20`` entries. They carry no block number: ``block`` is 0 for them.
+
+    ``seen`` counts identical transfers per transaction across the pages of one history (pass the same dict for
+    every page); see ``trc20_index``.
+    """
     out = []
-    seen: dict[str, int] = {}
+    seen = {} if seen is None else seen
     try:
         for it in items:
             if it.get("type", "Transfer") != "Transfer":
                 continue
             txid = str(it["transaction_id"])
-            idx = seen.get(txid, 0)
-            seen[txid] = idx + 1
+            token, src, dst, amount = str(it["token_info"]["address"]), str(it["from"]), str(it["to"]), int(it["value"])
+            occurrence = seen.get((txid, token, src, dst, amount), 0)
+            seen[(txid, token, src, dst, amount)] = occurrence + 1
             out.append(
                 Transfer(
                     NETWORK,
                     txid,
-                    idx,
+                    trc20_index(token, src, dst, amount, occurrence),
                     0,
                     block_time(int(it["block_timestamp"]) // 1000),
-                    str(it["from"]),
-                    str(it["to"]),
-                    str(it["token_info"]["address"]),
-                    int(it["value"]),
+                    src,
+                    dst,
+                    token,
+                    amount,
                 )
             )
     except (KeyError, TypeError, ValueError) as e:

@@ -1,1 +1,1 @@
-"""The append-only, hash-chained audit log."""
+"""The append-only, hash-chained audit log, and the signed checkpoints that pin its history."""

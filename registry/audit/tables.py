@@ -40,3 +40,18 @@ class AuditEventPublic(SQLModel):
     before: dict[str, Any] | None
     after: dict[str, Any] | None
     hash: str
+
+
+class AuditCheckpoint(SQLModel, table=True):
+    """A signed statement "the chain had ``event_id`` events and ended in ``head_hash``" (see checkpoints.py).
+
+    Append-only like the events (triggers); a copy of every row also goes to a file outside the database.
+    """
+
+    __tablename__ = "audit_checkpoint"
+    id: int = Field(primary_key=True)
+    event_id: int
+    head_hash: str = Field(max_length=64)
+    at: datetime = utc_field()
+    key_id: str = Field(max_length=64)
+    signature: str = Field(max_length=128)

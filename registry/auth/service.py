@@ -16,27 +16,43 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from registry.audit.service import Actor, record
+from registry.auth.persons import check_holder
 from registry.auth.tables import ApiKey, ApiKeyPublic, Role
 from registry.db import state
-from registry.db.engine import read_only, session_scope
-from registry.errors import InvalidInput, NotFound
+from registry.db.engine import control_engine, read_only, session_scope
+from registry.errors import InvalidInput, NotFound, Unavailable
 
 KEY_PREFIX = "rk_"
 
 
 @dataclass(frozen=True, slots=True)
 class Principal:
+    """Who is calling: a key (over HTTP) or an operator at the command line acting as a named person.
+
+    ``holder`` is the person, normalised when the key was created (``registry.auth.persons``); four-eyes checks
+    compare it, never key ids alone.
+    """
+
     key_id: int
     role: Role
     org: str
     holder: str | None = None
+    via: str = "key"  # key | cli
 
     @property
     def actor(self) -> Actor:
+        if self.via == "cli":
+            return Actor(kind="cli", id=self.holder or "unknown", org=self.org, role=self.role.value)
         return Actor(kind="key", id=self.key_id, org=self.org, role=self.role.value)
+
+    @property
+    def ref(self) -> str:
+        """What a row stores as its maker or decider: the key id, or ``cli:<person>``."""
+        return f"cli:{self.holder}"[:64] if self.via == "cli" else str(self.key_id)
 
 
 def digest(key: str, pepper: bytes) -> str:
@@ -54,13 +70,15 @@ def create_key(
         raise InvalidInput("organisation name is required")
     if r in (Role.investigator, Role.supervisor) and not (holder or "").strip():
         raise InvalidInput("investigator and supervisor keys name their holder (--holder): four eyes needs persons")
+    # Stored normalised, so every four-eyes comparison is between persons, not spellings (registry.auth.persons).
+    person = check_holder(holder) if holder and holder.strip() else None
     secret = KEY_PREFIX + secrets.token_urlsafe(32)
     row = ApiKey(
         prefix=secret[:10],
         digest=digest(secret, pepper),
         role=r.value,
         org=org.strip(),
-        holder=(holder or "").strip() or None,
+        holder=person,
         created_at=_now(),
     )
     session.add(row)
@@ -98,7 +116,12 @@ def _now() -> datetime:
 
 
 class KeyCache:
-    """Digest → principal for every live key; one per process."""
+    """Digest → principal for every live key; one per process.
+
+    Its reads go through the control engine (``registry.db.engine.control_engine``: a few connections of its own,
+    two-second limits), never the request pool: a revoked key must stop working within a poll interval even while
+    every request connection waits behind a locked table.
+    """
 
     def __init__(self, engine: Engine, pepper: bytes) -> None:
         self._engine = engine
@@ -132,12 +155,18 @@ class KeyCache:
         return False
 
     def _lookup(self, d: str) -> Principal | None:
-        with read_only(self._engine).connect() as conn:
-            row = conn.execute(
-                select(ApiKey.id, ApiKey.role, ApiKey.org, ApiKey.holder).where(
-                    ApiKey.digest == d, col(ApiKey.revoked_at).is_(None)
-                )
-            ).first()
+        try:
+            with read_only(control_engine(self._engine)).connect() as conn:
+                row = conn.execute(
+                    select(ApiKey.id, ApiKey.role, ApiKey.org, ApiKey.holder).where(
+                        ApiKey.digest == d, col(ApiKey.revoked_at).is_(None)
+                    )
+                ).first()
+        except SQLAlchemyError:
+            # Unknown here and the database cannot say: 503 (retry), neither a 401 for a good new key nor a 500.
+            raise Unavailable(
+                "the API key could not be checked: the database is not answering; retry", retry_after=2
+            ) from None
         if row is None:
             return None
         p = Principal(int(row[0]), Role(row[1]), row[2], row[3])
@@ -146,10 +175,27 @@ class KeyCache:
 
     def refresh(self, force: bool = False) -> None:
         with self._lock:
-            with session_scope(read_only(self._engine)) as s:
+            with session_scope(read_only(control_engine(self._engine))) as s:
                 version = state.read_all(s).get(state.KEYS, 0)
                 if version == self._version and not force:
                     return
                 rows = s.exec(select(ApiKey).where(col(ApiKey.revoked_at).is_(None))).all()
                 self._by_digest = {r.digest: Principal(r.id or 0, Role(r.role), r.org, r.holder) for r in rows}
                 self._version = version
+
+
+def principal_for_holder(session: Session, holder: str, role: Role) -> Principal:
+    """The CLI acting as a named person (``--as-holder``): the person must hold a live key of ``role``.
+
+    The operator at the command line has database rights, so this is a declaration rather than an authentication;
+    what it buys is that the audit and the four-eyes checks name that person, never a key picked by id.
+    """
+    person = check_holder(holder)
+    row = session.exec(
+        select(ApiKey)
+        .where(ApiKey.holder == person, ApiKey.role == role.value, col(ApiKey.revoked_at).is_(None))
+        .order_by(col(ApiKey.id).desc())
+    ).first()
+    if row is None:
+        raise NotFound(f"{person!r} holds no live {role.value} key; create one with `registry keys create`")
+    return Principal(row.id or 0, role, row.org, person, via="cli")

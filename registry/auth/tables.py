@@ -25,7 +25,7 @@ class ApiKey(SQLModel, table=True):
     digest: str = Field(max_length=64, unique=True)
     role: str = Field(max_length=16)
     org: str = Field(max_length=200)
-    holder: str | None = Field(default=None, max_length=200)  # the person, for four eyes
+    holder: str | None = Field(default=None, max_length=200, index=True)  # the person, normalised, for four eyes
     created_at: datetime = utc_field()
     revoked_at: datetime | None = utc_field(nullable=True)
 

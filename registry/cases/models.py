@@ -46,7 +46,9 @@ class ListingPublic(BaseModel):
     evidence_note: str
     status: str
     submitted_by: str
+    submitted_holder: str | None = Field(description="the person who submitted it; null for an official list")
     approved_by: str | None
+    decided_holder: str | None = Field(description="the second person, who approved, rejected or delisted it")
     decision_reason: str | None
     created_at: datetime
     decided_at: datetime | None
@@ -64,18 +66,46 @@ class CasePublic(BaseModel):
     created_at: datetime
 
 
+class CaseMemberPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    person: str
+    added_by: str
+    added_at: datetime
+
+
+class CaseMemberAdd(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    holder: str = Field(min_length=1, max_length=200, description="the investigator, as their key names them")
+
+
 class CaseWithListings(CasePublic):
+    members: list[CaseMemberPublic]
     listings: list[ListingPublic]
 
 
-class Decision(BaseModel):
+class ListingReason(BaseModel):
+    """Rejecting a listing or asking to delist it: the reason is required (approving: optional)."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     reason: str = Field(min_length=1, max_length=1000, description="why; kept in the audit log")
 
 
-class Approval(BaseModel):
+class ListingApproval(BaseModel):
+    """Approving a listing (the body may be omitted): an optional reason, like approving a domain."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    note: str | None = Field(None, max_length=1000)
+    reason: str | None = Field(None, min_length=1, max_length=1000, description="optional; kept in the audit log")
+    note: str | None = Field(
+        None,
+        min_length=1,
+        max_length=1000,
+        description="the former name of reason, still accepted",
+        json_schema_extra={"deprecated": True},
+    )
+
+    @property
+    def text(self) -> str | None:
+        return self.reason or self.note
 
 
 class RowError(BaseModel):

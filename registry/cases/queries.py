@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from registry.auth.tables import ApiKey
-from registry.cases.tables import Case, Listing, ListingStatus
+from registry.cases.tables import Case, CaseMember, Listing, ListingStatus
 
 OPEN_STATUSES = (ListingStatus.pending.value, ListingStatus.active.value)
 
@@ -28,7 +29,7 @@ def listings_of_case(session: Session, case_id: int) -> list[Listing]:
 def listing_for_update(session: Session, listing_id: int) -> Listing | None:
     q = select(Listing).where(Listing.id == listing_id)
     if session.get_bind().dialect.name == "postgresql":
-        q = q.with_for_update()
+        q = q.with_for_update().execution_options(populate_existing=True)
     return session.exec(q).first()
 
 
@@ -52,11 +53,34 @@ def open_listings_in_case(
     return found
 
 
-def holder_of_key(session: Session, key_id: str) -> str | None:
-    if not key_id.isdigit():
-        return None
-    key = session.get(ApiKey, int(key_id))
-    return key.holder if key else None
+def is_member(session: Session, case_id: int, person: str) -> bool:
+    q = select(CaseMember.id).where(CaseMember.case_id == case_id, CaseMember.person == person)
+    return session.exec(q).first() is not None
+
+
+def members_of(session: Session, case_id: int) -> list[CaseMember]:
+    q = select(CaseMember).where(CaseMember.case_id == case_id).order_by(col(CaseMember.id))
+    return list(session.exec(q).all())
+
+
+def member_case_ids(session: Session, person: str) -> set[int]:
+    return set(session.exec(select(CaseMember.case_id).where(CaseMember.person == person)).all())
+
+
+def holds_live_key(session: Session, person: str, role: str) -> bool:
+    q = select(ApiKey.id).where(ApiKey.holder == person, ApiKey.role == role, col(ApiKey.revoked_at).is_(None))
+    return session.exec(q).first() is not None
+
+
+def list_cases(session: Session, member: str | None, search: str | None, after_id: int, limit: int) -> list[Case]:
+    """Cases oldest first, paged by id; ``member`` limits them to that person's cases (an investigator's view)."""
+    q = select(Case).where(col(Case.id) > after_id)
+    if member is not None:
+        q = q.where(col(Case.id).in_(select(CaseMember.case_id).where(CaseMember.person == member)))
+    if search:
+        like = f"%{search.lower()}%"
+        q = q.where(or_(func.lower(Case.number).like(like), func.lower(Case.title).like(like)))
+    return list(session.exec(q.order_by(col(Case.id)).limit(limit)).all())
 
 
 def due_for_expiry(session: Session, now: datetime) -> list[Listing]:

@@ -9,20 +9,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from chains.addresses import AddressError, chain_family, normalize
 from registry.audit.service import Actor, record, record_many
+from registry.auth.persons import FourEyesViolation, check_holder, require_person, require_second_person
 from registry.auth.service import Principal
+from registry.auth.tables import Role
 from registry.cases import queries
 from registry.cases.models import CaseCreate, ListingCreate, ListingPublic
-from registry.cases.tables import Case, Listing, ListingStatus
+from registry.cases.tables import Case, CaseMember, Listing, ListingStatus
 from registry.db import state
+from registry.db.transitions import transition
+from registry.decisions import service as decisions
+from registry.decisions.tables import DecisionRequest
 from registry.errors import Conflict, Forbidden, InvalidAddress, InvalidInput, NotFound
 from registry.taxonomy.categories import CATEGORIES
+
+if TYPE_CHECKING:
+    from registry.cases.csv_import import ParsedCsv
 
 
 def _now() -> datetime:
@@ -34,8 +43,11 @@ def listing_dict(listing: Listing) -> dict[str, Any]:
 
 
 def create_case(session: Session, data: CaseCreate, who: Principal) -> Case:
-    if queries.case_by_number(session, data.number) is not None:
-        raise Conflict(f"case {data.number!r} already exists")
+    """The creator becomes the case's first member: investigators see and change only their own cases."""
+    person = require_person(who.holder, "creating a case")
+    existing = queries.case_by_number(session, data.number)
+    if existing is not None:
+        raise Conflict(f"case {data.number!r} already exists", details={"id": existing.id})
     case = Case(
         number=data.number,
         title=data.title,
@@ -46,9 +58,12 @@ def create_case(session: Session, data: CaseCreate, who: Principal) -> Case:
     )
     session.add(case)
     try:
-        session.flush()
+        with session.begin_nested():
+            session.flush()
     except IntegrityError:
         raise Conflict(f"case {data.number!r} already exists") from None
+    session.add(CaseMember(case_id=case.id or 0, person=person, added_by=person, added_at=_now()))
+    session.flush()
     record(session, who.actor, "case.create", "case", str(case.id), None, data.model_dump(mode="json"))
     session.commit()
     return case
@@ -59,6 +74,39 @@ def get_case(session: Session, case_id: int) -> Case:
     if case is None:
         raise NotFound(f"no case with id {case_id}")
     return case
+
+
+def case_for(session: Session, case_id: int, who: Principal) -> Case:
+    """The case, if ``who`` may see it: supervisors see every case, investigators only the cases they are members
+    of. A secret case a non-member asks for is answered as if it did not exist."""
+    case = get_case(session, case_id)
+    if who.role == Role.supervisor:
+        return case
+    if who.holder is not None and queries.is_member(session, case_id, who.holder):
+        return case
+    if case.secrecy == "secret":
+        raise NotFound(f"no case with id {case_id}")
+    raise Forbidden(f"you are not a member of case {case_id}; a member or a supervisor can add you")
+
+
+def add_member(session: Session, case_id: int, holder: str, who: Principal) -> CaseMember:
+    """A member (or a supervisor) adds an investigator, named by the holder of their key."""
+    case_for(session, case_id, who)
+    person = check_holder(holder)
+    if not queries.holds_live_key(session, person, Role.investigator.value):
+        raise NotFound(f"{person!r} holds no live investigator key")
+    if queries.is_member(session, case_id, person):
+        raise Conflict(f"{person!r} is already a member of case {case_id}")
+    row = CaseMember(case_id=case_id, person=person, added_by=who.holder or who.ref, added_at=_now())
+    session.add(row)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        raise Conflict(f"{person!r} is already a member of case {case_id}") from None
+    record(session, who.actor, "case.member_add", "case", str(case_id), None, {"person": person})
+    session.commit()
+    return row
 
 
 @dataclass(frozen=True)
@@ -101,8 +149,12 @@ def check_listing(data: ListingCreate, now: datetime) -> CheckedListing:
     )
 
 
-def add_listings(session: Session, case: Case, items: list[CheckedListing], who: Principal) -> list[Listing]:
-    """Insert pending listings (no commit). Refuses the whole set if any is already open in this case."""
+def add_listings(session: Session, case: Case, items: list[CheckedListing], who: Principal) -> list[int]:
+    """Insert pending listings (no commit) and return their ids. Refuses the whole set if any is already open in
+    this case.
+
+    One multi-row Core insert with RETURNING, not an ORM object per row: a 100,000-row CSV spent most of its time
+    in model constructors."""
     now = _now()
     dupes = queries.open_listings_in_case(session, case.id or 0, [(i.family, i.address, i.category) for i in items])
     if dupes:
@@ -111,35 +163,64 @@ def add_listings(session: Session, case: Case, items: list[CheckedListing], who:
             f"{len(dupes)} address(es) are already pending or active in this case under the same category",
             details={"duplicates": shown},
         )
-    rows = [
-        Listing(
-            case_id=case.id,
-            chain=i.chain,
-            family=i.family,
-            address=i.address,
-            category=i.category,
-            confidence=i.confidence,
-            source="fiu",
-            legal_basis=i.legal_basis,
-            evidence_note=i.evidence_note,
-            status=ListingStatus.pending.value,
-            submitted_by=str(who.key_id),
-            created_at=now,
-            valid_until=i.valid_until,
-        )
+    rows: list[dict[str, Any]] = [
+        {
+            "case_id": case.id,
+            "chain": i.chain,
+            "family": i.family,
+            "address": i.address,
+            "category": i.category,
+            "confidence": i.confidence,
+            "source": "fiu",
+            "external_ref": None,
+            "legal_basis": i.legal_basis,
+            "evidence_note": i.evidence_note,
+            "status": ListingStatus.pending.value,
+            "submitted_by": who.ref,
+            "submitted_holder": who.holder,
+            "approved_by": None,
+            "decided_holder": None,
+            "decision_reason": None,
+            "created_at": now,
+            "decided_at": None,
+            "listed_since": None,
+            "valid_until": i.valid_until,
+        }
         for i in items
     ]
-    session.add_all(rows)
-    session.flush()
-    record_many(session, who.actor, [("listing.submit", "listing", str(r.id), None, listing_dict(r)) for r in rows])
-    return rows
+    if not rows:
+        return []
+    try:
+        with session.begin_nested():
+            result = session.connection().execute(
+                insert(Listing).returning(col(Listing.id), sort_by_parameter_order=True), rows
+            )
+            ids = [int(i or 0) for i in result.scalars()]
+    except IntegrityError:
+        # Another submission of the same address won the race: the partial unique index decided.
+        raise Conflict("an address in this submission is already pending or active in this case") from None
+    record_many(
+        session,
+        who.actor,
+        [
+            ("listing.submit", "listing", str(lid), None, _public_dict({**row, "id": lid}))
+            for lid, row in zip(ids, rows, strict=True)
+        ],
+    )
+    return ids
+
+
+def _public_dict(row: dict[str, Any]) -> dict[str, Any]:
+    return ListingPublic.model_validate(row).model_dump(mode="json")
 
 
 def submit_listing(session: Session, case_id: int, data: ListingCreate, who: Principal) -> Listing:
-    case = get_case(session, case_id)
+    case = case_for(session, case_id, who)
     checked = check_listing(data, _now())
-    [row] = add_listings(session, case, [checked], who)
+    [lid] = add_listings(session, case, [checked], who)
     session.commit()
+    row = session.get(Listing, lid)
+    assert row is not None
     return row
 
 
@@ -150,26 +231,42 @@ def _decide(session: Session, listing_id: int) -> Listing:
     return listing
 
 
+def _transition(session: Session, listing: Listing, frm: str, what: str, **values: Any) -> None:
+    """Move the listing from ``frm`` with a conditional UPDATE: of concurrent decisions exactly one changes the
+    row; the others find it no longer ``frm`` and get 409, on SQLite and PostgreSQL alike."""
+    changed = transition(session, Listing, [col(Listing.id) == listing.id, col(Listing.status) == frm], values)
+    session.refresh(listing)
+    if not changed:
+        raise Conflict(f"listing {listing.id} is {listing.status}; only a {frm} listing can be {what}")
+
+
+def _check_four_eyes(listing: Listing, who: Principal, what: str) -> str:
+    if listing.submitted_by == who.ref:
+        raise FourEyesViolation(f"four eyes: the key that submitted listing {listing.id} cannot decide on it")
+    return require_second_person(listing.submitted_holder, who.holder, what)
+
+
 def approve(session: Session, listing_id: int, who: Principal, note: str | None) -> tuple[Listing, int]:
     listing = _decide(session, listing_id)
     if listing.status != ListingStatus.pending.value:
         raise Conflict(f"listing {listing_id} is {listing.status}; only a pending listing can be approved")
-    if listing.submitted_by == str(who.key_id):
-        raise Forbidden("four eyes: the submitter cannot approve their own listing")
-    submitter = queries.holder_of_key(session, listing.submitted_by)
-    if submitter is not None and who.holder is not None and submitter == who.holder:
-        raise Forbidden("four eyes: the submitter cannot approve their own listing, even with another key")
+    person = _check_four_eyes(listing, who, "approving a listing")
     now = _now()
     if listing.valid_until is not None and listing.valid_until <= now:
         raise Conflict(f"listing {listing_id} expired before it was approved; submit it again with a new expiry")
     before = listing_dict(listing)
-    listing.status = ListingStatus.active.value
-    listing.approved_by = str(who.key_id)
-    listing.decided_at = now
-    listing.listed_since = now
-    listing.decision_reason = note
-    session.add(listing)
-    session.flush()
+    _transition(
+        session,
+        listing,
+        ListingStatus.pending.value,
+        "approved",
+        status=ListingStatus.active.value,
+        approved_by=who.ref,
+        decided_holder=person,
+        decided_at=now,
+        listed_since=now,
+        decision_reason=note,
+    )
     record(session, who.actor, "listing.approve", "listing", str(listing.id), before, listing_dict(listing))
     version = state.bump(session, state.REGISTRY)
     session.commit()
@@ -180,33 +277,62 @@ def reject(session: Session, listing_id: int, who: Principal, reason: str) -> Li
     listing = _decide(session, listing_id)
     if listing.status != ListingStatus.pending.value:
         raise Conflict(f"listing {listing_id} is {listing.status}; only a pending listing can be rejected")
+    person = _check_four_eyes(listing, who, "rejecting a listing")
     before = listing_dict(listing)
-    listing.status = ListingStatus.rejected.value
-    listing.approved_by = str(who.key_id)
-    listing.decided_at = _now()
-    listing.decision_reason = reason
-    session.add(listing)
-    session.flush()
+    _transition(
+        session,
+        listing,
+        ListingStatus.pending.value,
+        "rejected",
+        status=ListingStatus.rejected.value,
+        approved_by=who.ref,
+        decided_holder=person,
+        decided_at=_now(),
+        decision_reason=reason,
+    )
     record(session, who.actor, "listing.reject", "listing", str(listing.id), before, listing_dict(listing))
     session.commit()
     return listing
 
 
-def delist(session: Session, listing_id: int, who: Principal | Actor, reason: str) -> tuple[Listing, int]:
+DELIST = "listing.delist"
+
+
+def request_delist(session: Session, listing_id: int, who: Principal, reason: str) -> DecisionRequest:
+    """Delisting changes what banks see, so one person only asks for it; a second person confirms
+    (``confirm_delist``). Official-list listings too: otherwise they leave with the next import that omits them."""
     listing = _decide(session, listing_id)
     if listing.status != ListingStatus.active.value:
         raise Conflict(f"listing {listing_id} is {listing.status}; only an active listing can be delisted")
-    actor = who.actor if isinstance(who, Principal) else who
+    req = decisions.open_request(session, DELIST, str(listing_id), reason, who, {"listing_id": listing_id})
+    session.commit()
+    return req
+
+
+def confirm_delist(
+    session: Session, listing_id: int, who: Principal, note: str | None
+) -> tuple[Listing, DecisionRequest, int]:
+    """The second person confirms the pending delisting: the request and the listing change in one transaction."""
+    pending = decisions.pending_for(session, DELIST, str(listing_id))
+    if pending is None or pending.id is None:
+        raise Conflict(f"no delisting of listing {listing_id} is pending; ask for one with POST …/delist first")
+    req = decisions.confirm(session, pending.id, who, note)
+    listing = _decide(session, listing_id)
     before = listing_dict(listing)
-    listing.status = ListingStatus.delisted.value
-    listing.decided_at = _now()
-    listing.decision_reason = reason
-    session.add(listing)
-    session.flush()
-    record(session, actor, "listing.delist", "listing", str(listing.id), before, listing_dict(listing))
+    _transition(
+        session,
+        listing,
+        ListingStatus.active.value,
+        "delisted",
+        status=ListingStatus.delisted.value,
+        decided_holder=req.decided_holder,
+        decided_at=_now(),
+        decision_reason=f"{req.reason} (asked by {req.requested_holder}, confirmed by {req.decided_holder})"[:1000],
+    )
+    record(session, who.actor, "listing.delist", "listing", str(listing.id), before, listing_dict(listing))
     version = state.bump(session, state.REGISTRY)
     session.commit()
-    return listing, version
+    return listing, req, version
 
 
 EXPIRY_ACTOR = Actor(kind="system", id="expiry", org="registry", role="system")
@@ -231,18 +357,34 @@ def expire_due(session: Session) -> int:
     return len(rows)
 
 
-def import_csv(session: Session, case_id: int, data: bytes, who: Principal, max_rows: int) -> list[Listing]:
-    """All or nothing: any bad row refuses the whole file, and the 422 lists every bad row."""
-    from registry.cases.csv_import import parse_listings_csv
+def import_csv(session: Session, case_id: int, data: bytes | ParsedCsv, who: Principal, max_rows: int) -> list[int]:
+    """All or nothing: any bad row refuses the whole file. The 422 lists the first ``MAX_ERRORS`` bad rows and
+    counts them all (``details.total``, ``details.truncated``); more than ``max_rows`` rows is a 413.
 
-    case = get_case(session, case_id)
-    checked, errors = parse_listings_csv(data, _now(), max_rows)
-    if errors:
+    ``data`` is the file, or the file already parsed as it arrived (the HTTP route streams it).
+    """
+    from registry.cases.csv_import import ParsedCsv, parse_chunks
+    from registry.errors import PayloadTooLarge
+
+    case = case_for(session, case_id, who)
+    parsed = data if isinstance(data, ParsedCsv) else parse_chunks([data], _now(), max_rows)
+    if parsed.over_limit_line is not None:
+        raise PayloadTooLarge(
+            f"the CSV has more than {parsed.max_rows} rows (REGISTRY_MAX_CSV_ROWS; line {parsed.over_limit_line} "
+            "is past it): split the file; nothing was imported",
+            details={"max_rows": parsed.max_rows, "line": parsed.over_limit_line},
+        )
+    if parsed.total_errors:
+        listed = f"; the first {len(parsed.errors)} are listed" if parsed.truncated else ""
         raise InvalidInput(
-            f"{len(errors)} problem(s) in the CSV; nothing was imported",
-            details={"errors": [e.model_dump() for e in errors]},
+            f"{parsed.total_errors} problem(s) in the CSV; nothing was imported{listed}",
+            details={
+                "errors": [e.model_dump() for e in parsed.errors],
+                "total": parsed.total_errors,
+                "truncated": parsed.truncated,
+            },
             code="invalid_csv",
         )
-    rows = add_listings(session, case, checked, who)
+    ids = add_listings(session, case, parsed.checked, who)
     session.commit()
-    return rows
+    return ids

@@ -15,6 +15,7 @@ TABLE_MODULES = [
     "registry.audit.tables",
     "registry.entities.tables",
     "registry.cases.tables",
+    "registry.decisions.tables",
     "registry.screening.tables",
     "registry.transfers.tables",
     "registry.db.lease",

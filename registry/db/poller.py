@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 log = logging.getLogger("registry.poller")
 
@@ -57,3 +58,19 @@ class Poller:
                 self.tick()
             except Exception:
                 log.exception("%s: refresh failed; the last good copy stays in force", self.thread_name)
+
+
+class Every(Poller):
+    """Calls ``func`` every ``poll_seconds`` on a thread of its own.
+
+    The key cache is refreshed by one of these beside the snapshot poller, not inside it: a snapshot load that
+    waits (a long read, a pool under load) must never delay the refresh that makes a revoked key stop working."""
+
+    def __init__(self, poll_seconds: float, func: Callable[[], None], thread_name: str) -> None:
+        super().__init__(poll_seconds)
+        self._func = func
+        self.thread_name = thread_name
+
+    def refresh(self, force: bool = False) -> bool:
+        self._func()
+        return True

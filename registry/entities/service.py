@@ -13,6 +13,7 @@ from chains.addresses import AddressError, chain_family, normalize
 from registry.audit.service import Actor, record
 from registry.db import state
 from registry.db.types import utcnow
+from registry.entities import queries
 from registry.entities.tables import Entity, EntityAddress
 from registry.errors import Conflict, InvalidAddress, InvalidInput, NotFound
 
@@ -55,10 +56,35 @@ def set_licensed(session: Session, entity_id: int, licensed: bool, licence: str 
     return entity
 
 
-def link_address(session: Session, entity_id: int, address: str, chain: str | None, actor: Actor) -> EntityAddress:
+def get_entity(session: Session, entity_id: int) -> tuple[Entity, list[EntityAddress]]:
     entity = session.get(Entity, entity_id)
     if entity is None:
         raise NotFound(f"no entity with id {entity_id}")
+    return entity, queries.addresses_of(session, entity_id)
+
+
+def link_address(
+    session: Session,
+    entity_id: int,
+    address: str,
+    chain: str | None,
+    actor: Actor,
+    *,
+    licensed_too: bool = True,
+) -> EntityAddress:
+    """Link an address to an entity (audited). Linking one to a licensed service stops taint at that address, a
+    change to the exposure banks see: with ``licensed_too=False`` (the API, one person) that is refused."""
+    entity = session.get(Entity, entity_id)
+    if entity is None:
+        raise NotFound(f"no entity with id {entity_id}")
+    if entity.licensed_service and not licensed_too:
+        raise Conflict(
+            f"entity {entity_id} is a licensed service: an address linked to it stops taint and changes the "
+            "exposure banks see, which one person may not do over the API; operators link it with "
+            "`registry entities link`",
+            details={"id": entity_id, "reason": "licensed_service"},
+            code="licensed_entity",
+        )
     try:
         norm = normalize(address, chain)
     except AddressError as e:

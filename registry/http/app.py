@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import importlib
+import importlib.resources
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.dependencies.models import Dependant
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from sqlalchemy.engine import Engine
+from starlette.responses import HTMLResponse
+from starlette.staticfiles import StaticFiles
 
 from registry.auth.service import KeyCache
 from registry.db.engine import get_engine
 from registry.http import errors
+from registry.http.bodies import JsonBodies, is_json_media_type
 from registry.http.deps import AppContext, RoleCheck
 from registry.http.fastpath import FastPath
 from registry.http.middleware import BodyLimit
@@ -33,6 +40,8 @@ ROUTERS = [
     "registry.taxonomy.routes",
     "registry.screening.routes",
     "registry.cases.routes",
+    "registry.decisions.routes",
+    "registry.entities.routes",
     "registry.scoring.routes",
     "registry.audit.routes",
     "registry.ops.routes",
@@ -61,7 +70,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         engine=engine,
         keys=keys,
         snapshot=SnapshotHolder(engine, settings.snapshot_poll_seconds, on_poll=keys.refresh),
-        screening_log=ScreeningLogWriter(engine, settings.screening_log_flush_seconds),
+        screening_log=ScreeningLogWriter.from_settings(engine, settings),
         limiter=RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
     )
 
@@ -90,6 +99,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         ),
         lifespan=lifespan,
         default_response_class=ORJSONResponse,
+        # /docs and /redoc are served from assets in the package (``_install_docs``), never from a CDN: offline.
+        docs_url=None,
+        redoc_url=None,
+        generate_unique_id_function=operation_id,
         # OpenTelemetry is not set up here (Prometheus metrics are); disabled, FastAPI skips its per-request checks.
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
@@ -101,12 +114,70 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         module, _, func = hook.partition(":")
         getattr(importlib.import_module(module), func)(app, ctx)
     _publish_roles(app)
+    _install_docs(app)
     from registry.screening.routes import screen, screen_batch
 
+    app.add_middleware(JsonBodies, raw_routes=_raw_body_routes(app))
     app.add_middleware(FastPath, routes={"/v1/screen": screen, "/v1/screen/batch": screen_batch})
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestObserver, access_log=settings.access_log)
     return app
+
+
+def operation_id(route: APIRoute) -> str:
+    """The OpenAPI operation id of a route that sets none (``operation_id=`` on the decorator is the rule): its
+    function's name, short and stable, never FastAPI's ``screen_v1_screen_post``; generated clients name their
+    functions after it."""
+    return route.name
+
+
+def _raw_body_routes(app: FastAPI) -> list[tuple[str, re.Pattern[str]]]:
+    """Routes whose declared request body is not JSON (the CSV import): ``JsonBodies`` leaves their bodies alone."""
+    raw: list[tuple[str, re.Pattern[str]]] = []
+    for route in _api_routes(app.routes):
+        content = ((route.openapi_extra or {}).get("requestBody") or {}).get("content") or {}
+        if content and not any(is_json_media_type(media.encode()) for media in content):
+            raw.extend((method, route.path_regex) for method in route.methods or ())
+    return raw
+
+
+DOCS_ASSETS = "/docs/assets"
+"""Where the Swagger UI and ReDoc files shipped in the ``fastapi-offline`` package are served."""
+
+
+def _docs_dir() -> Path:
+    return Path(str(importlib.resources.files("fastapi_offline") / "static"))
+
+
+def _install_docs(app: FastAPI) -> None:
+    """``/docs`` (Swagger UI) and ``/redoc`` with every script, style sheet and icon served by the app itself:
+    the product runs offline, and a page that loads its code from a CDN is blank there."""
+    assert app.openapi_url is not None
+    openapi_url = app.openapi_url
+    app.mount(DOCS_ASSETS, StaticFiles(directory=_docs_dir()), name="docs-assets")
+
+    async def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=openapi_url,
+            title=f"{app.title} - Swagger UI",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon.png",
+            # no validator badge: it would fetch validator.swagger.io
+            swagger_ui_parameters={"validatorUrl": None, "persistAuthorization": True},
+        )
+
+    async def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url=openapi_url,
+            title=f"{app.title} - ReDoc",
+            redoc_js_url=f"{DOCS_ASSETS}/redoc.standalone.js",
+            redoc_favicon_url=f"{DOCS_ASSETS}/favicon.png",
+            with_google_fonts=False,
+        )
+
+    app.add_api_route("/docs", swagger_ui, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/redoc", redoc, methods=["GET"], include_in_schema=False)
 
 
 def _roles_of(dependant: Dependant) -> list[str] | None:
@@ -131,7 +202,12 @@ def _api_routes(routes: list[Any]) -> list[APIRoute]:
 
 def _publish_roles(app: FastAPI) -> None:
     """Put each route's roles into the OpenAPI schema (``x-roles``) with the bearer security scheme."""
+    seen: dict[str, str] = {}
     for route in _api_routes(app.routes):
+        op = route.operation_id or route.unique_id
+        if op in seen:
+            raise RuntimeError(f"operation id {op!r} of {route.path} is also that of {seen[op]}: make it unique")
+        seen[op] = route.path
         extra = dict(route.openapi_extra or {})
         roles = extra.get("x-roles") or _roles_of(route.dependant)
         if roles is None:

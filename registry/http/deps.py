@@ -13,7 +13,7 @@ from sqlmodel import Session
 from registry.auth.service import KeyCache, Principal
 from registry.auth.tables import Role
 from registry.db.engine import session_scope
-from registry.errors import Forbidden, Unauthenticated
+from registry.errors import Forbidden, RegistryError, Unauthenticated
 from registry.ops.ratelimit import RateLimiter
 from registry.settings import Settings
 
@@ -51,12 +51,25 @@ def get_session(ctx: CtxDep) -> Iterator[Session]:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+"""``scope="function"``: the session commits (or rolls back) when the route function returns, *before* the response
+is sent, so a client that got a 2xx can read its change at once from any worker. With the default scope the
+commit ran after the response had gone out, and a GET right after a POST could miss it."""
 
 
 def authenticate(request: Request) -> Principal:
-    """Bearer key → principal, from the in-memory cache; never a database query for a known key."""
-    header = request.headers.get("authorization")
+    """Bearer key → principal, from the in-memory cache; never a database query for a known key.
+
+    Two ``Authorization`` headers are refused (400), never resolved: proxies and frameworks disagree on which one
+    wins, so a request carrying two credentials is served under neither.
+    """
+    found = [value for name, value in request.scope["headers"] if name == b"authorization"]
+    if len(found) > 1:
+        raise RegistryError(
+            f"{len(found)} Authorization headers: send exactly one ('Authorization: Bearer <key>')",
+            code="ambiguous_credentials",
+        )
+    header = found[0].decode("latin-1") if found else ""
     if not header:
         raise Unauthenticated("missing API key: send 'Authorization: Bearer <key>'")
     scheme, _, key = header.partition(" ")

@@ -32,9 +32,14 @@ def sanctions(
         typer.echo(f"error: {e.message}", err=True)
         raise typer.Exit(2) from None
     typer.echo(
-        f"sanctions: {report.added} added, {report.unchanged} unchanged, {report.delisted} delisted, "
-        f"{len(report.rejected)} rejected (assets: {', '.join(sorted(scope))})"
+        f"sanctions: {report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
+        f"{report.delisted} delisted, {len(report.rehomed)} re-homed, {len(report.rejected)} rejected "
+        f"(assets: {ofac.describe_scope(scope)})"
     )
+    for h in report.rehomed:
+        typer.echo(
+            f"REHOMED {h.origin} [{h.asset}] {h.address!r}: not an address of {h.asset}; listed on {h.chain}", err=True
+        )
     for r in report.rejected:
         typer.echo(f"REJECTED {r.origin} [{r.asset}] {r.value!r}: {r.reason}", err=True)
 
@@ -43,11 +48,15 @@ def sanctions(
 def listings(
     case: str = typer.Option(..., help="case number"),
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV with a header row"),
-    submitter_key_id: int = typer.Option(..., help="id of the investigator key the submission is made under"),
+    as_holder: str = typer.Option(
+        ..., "--as-holder", help="the investigator submitting (holder of a live investigator key, a case member)"
+    ),
 ) -> None:
-    """Submit a CSV of listings to a case (pending until a supervisor approves); all or nothing."""
-    from registry.auth.service import Principal
-    from registry.auth.tables import ApiKey, Role
+    """Submit a CSV of listings to a case (pending until a supervisor approves); all or nothing.
+
+    The submission is made and audited as the named person, so the four-eyes rule knows who may approve it."""
+    from registry.auth.service import principal_for_holder
+    from registry.auth.tables import Role
     from registry.cases import queries
     from registry.cases.service import import_csv
     from registry.db.engine import session_scope
@@ -55,15 +64,11 @@ def listings(
 
     try:
         with session_scope() as s:
-            key = s.get(ApiKey, submitter_key_id)
-            if key is None or key.revoked_at is not None or key.role != Role.investigator.value:
-                typer.echo(f"error: key {submitter_key_id} is not a live investigator key", err=True)
-                raise typer.Exit(2)
+            who = principal_for_holder(s, as_holder, Role.investigator)
             c = queries.case_by_number(s, case)
             if c is None:
                 typer.echo(f"error: no case {case!r}", err=True)
                 raise typer.Exit(2)
-            who = Principal(key.id or 0, Role.investigator, key.org, key.holder)
             rows = import_csv(s, c.id or 0, file.read_bytes(), who, get_settings().max_csv_rows)
     except RegistryError as e:
         typer.echo(f"error: {e.message}", err=True)
@@ -71,4 +76,4 @@ def listings(
         for d in details:
             typer.echo(f"  line {d['line']}: {d.get('column') or ''} {d['reason']}", err=True)
         raise typer.Exit(2) from None
-    typer.echo(f"{len(rows)} listings submitted to case {case}; pending approval")
+    typer.echo(f"{len(rows)} listings submitted to case {case} by {who.holder}; pending approval")

@@ -18,7 +18,10 @@ def _import(sources: list[str]) -> str:
     entries, rejected = ofac.dedupe(items)
     with session_scope() as s:
         r = apply_sanctions(s, entries, rejected, scope)
-    return f"{r.added} added, {r.unchanged} unchanged, {r.delisted} delisted, {len(r.rejected)} rejected"
+    return (
+        f"{r.added} added, {r.updated} updated, {r.unchanged} unchanged, {r.delisted} delisted, "
+        f"{len(r.rehomed)} re-homed, {len(r.rejected)} rejected"
+    )
 
 
 def jobs(settings: Settings) -> list[JobSpec]:
@@ -30,5 +33,7 @@ def jobs(settings: Settings) -> list[JobSpec]:
             partial(_import, settings.sanctions_sources),
             settings.sanctions_import_seconds,
             "import the OFAC SDN digital-currency addresses (REGISTRY_SANCTIONS_SOURCES)",
+            hint="REGISTRY_SANCTIONS_SOURCES=[] turns the scheduled import off, or point it at local files or a "
+            'mirror (a JSON list of paths or URLs, e.g. ["/srv/ofac/sdn_advanced.xml"])',
         )
     ]

@@ -38,7 +38,8 @@ def _download(url: str, timeout: float = 60.0) -> Path:
 def read_sources(
     locations: list[str], asset: str | None = None
 ) -> tuple[Iterator[ofac.SanctionEntry | ofac.Rejected], set[str]]:
-    """Entries from every location, and the set of assets the import covers (only those can be delisted)."""
+    """Entries from every location, and the set of assets the import covers (only those can be delisted;
+    ``ofac.ALL_ASSETS`` for the XML, which covers every asset)."""
     scope: set[str] = set()
     iterators: list[Iterator[ofac.SanctionEntry | ofac.Rejected]] = []
     for loc in locations:
@@ -60,10 +61,10 @@ def read_sources(
                 if not names:
                     raise InvalidInput(f"{loc}: the archive holds no XML file")
                 data = z.read(names[0])
-            scope.update(ofac.ASSET_CHAINS)
+            scope.add(ofac.ALL_ASSETS)
             iterators.append(ofac.parse_sdn_advanced(data, names[0]))
         elif path.suffix.lower() == ".xml" or path.read_bytes()[:64].lstrip().startswith(b"<?xml"):
-            scope.update(ofac.ASSET_CHAINS)
+            scope.add(ofac.ALL_ASSETS)
             iterators.append(ofac.parse_sdn_advanced(path.read_bytes(), path.name))
         else:
             a = asset or ofac.asset_of_file(path.name)

@@ -16,17 +16,20 @@ import time
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from prometheus_client import Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from registry.db.engine import read_only
+from registry.db.engine import control_engine, in_request, read_only
+
+if TYPE_CHECKING:
+    from registry.screening.log import ScreeningLogWriter
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
@@ -126,6 +129,7 @@ class RequestObserver:
                 break
         rid = rid or f"{self._prefix}{next(self._counter):016x}"
         token = request_id.set(rid)
+        db_token = in_request.set(True)  # this request's transactions keep the API's short limits (db/engine.py)
         status = 500
         started = time.perf_counter()
         rid_header = (b"x-request-id", rid.encode())
@@ -151,14 +155,18 @@ class RequestObserver:
                     "request",
                     extra={"method": scope["method"], "route": path, "status": status, "ms": round(elapsed * 1000, 2)},
                 )
+            in_request.reset(db_token)
             request_id.reset(token)
 
 
 class DatabaseCollector(Collector):
-    """Gauges read from the database at scrape time, so every worker reports the same truth."""
+    """Gauges read from the database at scrape time, so every worker reports the same truth.
+
+    Read on the control engine (two-second limits, connections of its own): a scrape during an incident must
+    answer, with fewer gauges if need be, rather than wait for the request pool."""
 
     def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+        self.engine = control_engine(engine)
 
     def collect(self) -> Iterable[Metric]:
         versions = GaugeMetricFamily(
@@ -196,3 +204,47 @@ class DatabaseCollector(Collector):
             log.warning("metrics: database unreachable")
             return []
         return [versions, jobs, lag, cursor]
+
+
+class ScreeningLogCollector(Collector):
+    """This worker's screening log buffer: how full it is, how old its oldest row, what was written and refused.
+
+    Per worker (the buffer is per process). Alarm on ``registry_screening_log_refused_rows_total`` increasing and on
+    the depth staying above the high-water mark: the database is not keeping up with the screenings."""
+
+    def __init__(self, writer: ScreeningLogWriter) -> None:
+        self.writer = writer
+
+    def collect(self) -> Iterable[Metric]:
+        w = self.writer
+        yield GaugeMetricFamily(
+            "registry_screening_log_buffer_rows", "screening log rows waiting to be written", w.depth
+        )
+        yield GaugeMetricFamily(
+            "registry_screening_log_buffer_capacity", "most rows buffered before screenings are refused", w.capacity
+        )
+        yield GaugeMetricFamily(
+            "registry_screening_log_buffer_high_water", "buffered rows past which /readyz is not ready", w.high_water
+        )
+        yield GaugeMetricFamily(
+            "registry_screening_log_oldest_row_seconds", "age of the oldest unwritten row", w.oldest_age()
+        )
+        yield CounterMetricFamily("registry_screening_log_written_rows", "screening log rows written", w.written)
+        refused_rows = CounterMetricFamily(
+            "registry_screening_log_refused_rows",
+            "screenings refused (503): lag (the database writes slower than screenings arrive) or capacity (it is "
+            "not writing and the buffer is full)",
+            labels=["reason"],
+        )
+        refused_requests = CounterMetricFamily(
+            "registry_screening_log_refused_requests", "requests refused by the screening log", labels=["reason"]
+        )
+        for reason, n in w.refused_rows.items():
+            refused_rows.add_metric([reason], n)
+        for reason, n in w.refused_requests.items():
+            refused_requests.add_metric([reason], n)
+        yield refused_rows
+        yield refused_requests
+        yield CounterMetricFamily(
+            "registry_screening_log_write_failures", "failed writes (rows kept and retried)", w.write_failures
+        )

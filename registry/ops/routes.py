@@ -1,21 +1,27 @@
 from __future__ import annotations
 
+import asyncio
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel
+from sqlalchemy.engine import Engine
+from sqlalchemy.pool import QueuePool
 from starlette.responses import Response
 
-from registry.http.deps import AdminKey, CtxDep, SessionDep
+from registry.http.deps import AdminKey, AppContext, CtxDep, SessionDep
 from registry.http.responses import ORJSONResponse
 from registry.ops import queries
 
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", operation_id="healthz")
 async def healthz() -> dict[str, str]:
-    """Alive: the process answers. Readiness (database, migrations, snapshot) is /readyz."""
+    """Alive: the process answers. Touches no database, no thread pool, no lock: it cannot hang on one.
+    Readiness (database, migrations, snapshot, screening log) is /readyz."""
     return {"status": "ok"}
 
 
@@ -34,9 +40,12 @@ class JobState(BaseModel):
     scheduled_here: bool
 
 
-@router.get("/v1/jobs", response_model=list[JobState], tags=["operations"])
+@router.get("/v1/jobs", operation_id="list_jobs", response_model=list[JobState], tags=["operations"])
 def list_jobs(_key: AdminKey, ctx: CtxDep, session: SessionDep) -> list[JobState]:
-    """Every scheduled job with its last run (start, duration, outcome, error) and its next run."""
+    """Every scheduled job with its last run (start, duration, outcome, error, summary) and its next run.
+
+    ``last_outcome``: ``ok``; ``failed`` (the job reported its work not done: an upstream unreachable, a fetch
+    rejected; ``last_error`` says why and what setting to change); ``error`` (an unexpected exception); ``running``."""
     from registry.ops.scheduler import Scheduler, load_specs
 
     specs = load_specs(ctx.settings)
@@ -68,28 +77,83 @@ def list_jobs(_key: AdminKey, ctx: CtxDep, session: SessionDep) -> list[JobState
     return out
 
 
-@router.get("/readyz")
-def readyz(ctx: CtxDep) -> ORJSONResponse:
-    """Ready: the database answers, its schema is current, and this worker's screening snapshot is loaded."""
+READY_TIMEOUT_SECONDS = 2.0
+"""/readyz answers within this, whatever the database does: not ready, with the reason, when it cannot confirm."""
+
+_probes = ThreadPoolExecutor(max_workers=2, thread_name_prefix="readyz")
+
+
+class _DatabaseProbe:
+    """At most one database probe in flight per app: a probe stuck past its deadline is awaited again by the next
+    /readyz instead of being joined by another one per call."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._future: Future[dict[str, str]] | None = None
+
+    def start(self, engine: Engine) -> Future[dict[str, str]]:
+        with self._lock:
+            if self._future is None or self._future.done():
+                self._future = _probes.submit(_probe_database, engine)
+            return self._future
+
+
+def _probe_database(engine: Engine) -> dict[str, str]:
+    """On the control engine (its own connections, two-second statement and lock limits): neither an exhausted
+    request pool nor a locked table makes the probe wait."""
+    from registry.db.engine import control_engine, read_only
     from registry.db.migrate import pending
 
+    try:
+        missing = pending(read_only(control_engine(engine)))
+    except Exception as e:
+        return {"database": f"unreachable: {type(e).__name__}", "migrations": "unknown"}
+    return {"database": "ok", "migrations": "ok" if not missing else f"pending: {', '.join(sorted(missing))}"}
+
+
+def _pool_use(engine: Engine) -> str:
+    pool = engine.pool
+    if not isinstance(pool, QueuePool):
+        return "n/a"
+    return f"{pool.checkedout()} of {pool.size() + getattr(pool, '_max_overflow', 0)} connections in use"
+
+
+@router.get("/readyz", operation_id="readyz")
+async def readyz(request: Request) -> ORJSONResponse:
+    """Ready: the database answers, its schema is current, this worker's screening snapshot is loaded and its
+    screening log is being written (buffer under the high-water mark). Answers within two seconds: the probe runs
+    on a thread of its own under a deadline, and no dependency of this route needs the request thread pool."""
+    ctx: AppContext = request.app.state.ctx
+    probe = getattr(request.app.state, "database_probe", None)
+    if probe is None:
+        probe = request.app.state.database_probe = _DatabaseProbe()
     checks: dict[str, str] = {}
     try:
-        missing = pending(ctx.engine)
-        checks["database"] = "ok"
-        checks["migrations"] = "ok" if not missing else f"pending: {', '.join(sorted(missing))}"
-    except Exception as e:
-        checks["database"] = f"unreachable: {type(e).__name__}"
+        # shield: a deadline passed here must not cancel the probe another /readyz is waiting for.
+        pending_probe = asyncio.shield(asyncio.wrap_future(probe.start(ctx.engine)))
+        found = await asyncio.wait_for(pending_probe, READY_TIMEOUT_SECONDS)
+        checks.update(found)
+    except TimeoutError:
+        checks["database"] = f"no answer within {READY_TIMEOUT_SECONDS:g} s"
         checks["migrations"] = "unknown"
+    checks["pool"] = _pool_use(ctx.engine)  # for the operator; busy connections alone do not make a worker unready
     checks["snapshot"] = (
         f"registry version {ctx.snapshot.current.registry_version}" if ctx.snapshot.loaded.is_set() else "not loaded"
     )
-    ok = checks["database"] == "ok" and checks["migrations"] == "ok" and ctx.snapshot.loaded.is_set()
+    log_problem = ctx.screening_log.problem()
+    checks["screening_log"] = log_problem or f"ok ({ctx.screening_log.depth} rows buffered)"
+    ok = (
+        checks["database"] == "ok"
+        and checks["migrations"] == "ok"
+        and ctx.snapshot.loaded.is_set()
+        and log_problem is None
+    )
     return ORJSONResponse({"status": "ready" if ok else "not ready", "checks": checks}, status_code=200 if ok else 503)
 
 
 @router.get(
     "/metrics",
+    operation_id="metrics",
     response_class=Response,
     responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "Prometheus text"}},
 )
@@ -99,7 +163,7 @@ def metrics(ctx: CtxDep) -> Response:
 
     from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, multiprocess
 
-    from registry.ops.observability import DatabaseCollector
+    from registry.ops.observability import DatabaseCollector, ScreeningLogCollector
 
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         process = CollectorRegistry()
@@ -108,5 +172,6 @@ def metrics(ctx: CtxDep) -> Response:
         process = REGISTRY
     db = CollectorRegistry(auto_describe=False)
     db.register(DatabaseCollector(ctx.engine))
+    db.register(ScreeningLogCollector(ctx.screening_log))
     body = generate_latest(process) + generate_latest(db)
     return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")

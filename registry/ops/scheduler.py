@@ -2,7 +2,9 @@
 
 APScheduler's ``max_instances=1`` only covers one process; the lease row in ``job_lease`` covers every process
 (several API workers started with the scheduler, or a second ``registry worker`` started by mistake). A run that
-fails is recorded with its reason in ``job_run`` and never takes the process down; the next run starts afresh.
+fails is recorded with its reason in ``job_run`` and never takes the process down; the next run starts afresh. A job
+reports that its work was not done by raising a ``RegistryError`` (outcome ``failed``), never in its return value
+(the contract is in ``registry.ops.jobs``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from registry.db.lease import acquire, db_time, holder_id, release, renew
+from registry.errors import RegistryError
 from registry.ops.jobs import JOB_MODULES, JobSpec
 from registry.settings import Settings
 
@@ -28,6 +31,14 @@ def load_specs(settings: Settings) -> list[JobSpec]:
     return [spec for name in JOB_MODULES for spec in importlib.import_module(name).jobs(settings)]
 
 
+def _with_hint(error: str, hint: str) -> str:
+    """The error, then what to change when it keeps happening; the hint survives the 2,000-character cut."""
+    if not hint:
+        return error[:2000]
+    tail = f" (to change or stop this job: {hint})"
+    return error[: max(0, 2000 - len(tail))] + tail
+
+
 class JobRunner:
     def __init__(self, engine: Engine, lease_seconds: float, holder: str | None = None) -> None:
         self.engine = engine
@@ -35,7 +46,8 @@ class JobRunner:
         self.holder = holder or holder_id()
 
     def run(self, spec: JobSpec) -> str:
-        """Run ``spec`` once if its lease is free; returns the outcome (ok, error, busy)."""
+        """Run ``spec`` once if its lease is free; returns the outcome: ok, failed (the job raised a
+        ``RegistryError``: its work was not done, for a reason it names), error (anything else) or busy."""
         if not acquire(self.engine, spec.id, self.holder, self.lease_seconds):
             log.debug("job %s is running elsewhere; skipped", spec.id)
             return "busy"
@@ -47,9 +59,13 @@ class JobRunner:
         try:
             result = spec.func()
             summary = None if result is None else str(result)[:2000]
-        except Exception as e:  # a failing job is recorded, never fatal to the process
-            outcome, error = "error", f"{type(e).__name__}: {e}"[:2000]
-            log.warning("job %s failed: %s", spec.id, error)
+        except RegistryError as e:  # the job says its run did not do its work (registry.ops.jobs): failed
+            outcome, error = "failed", _with_hint(e.message, spec.hint)
+            summary = None if e.details is None else str(e.details)[:2000]
+            log.warning("job %s failed: %s", spec.id, error, extra={"job": spec.id, "outcome": outcome})
+        except Exception as e:  # unexpected (a bug, the database gone): recorded, never fatal to the process
+            outcome, error = "error", _with_hint(f"{type(e).__name__}: {e}", spec.hint)
+            log.error("job %s crashed: %s", spec.id, error, exc_info=True, extra={"job": spec.id, "outcome": outcome})
         finally:
             done.set()
             renewer.join(timeout=5)

@@ -14,6 +14,6 @@ class JobRun(SQLModel, table=True):
     holder: str = Field(max_length=128)
     started_at: datetime = utc_field()
     finished_at: datetime | None = utc_field(nullable=True)
-    outcome: str = Field(default="running", max_length=16)  # running | ok | error | skipped
+    outcome: str = Field(default="running", max_length=16)  # running | ok | failed (work not done) | error (a bug)
     error: str | None = Field(default=None, max_length=2000)
     summary: str | None = Field(default=None, max_length=2000)

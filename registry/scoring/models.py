@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class TxRef(BaseModel):
@@ -54,6 +54,9 @@ class ListingRef(BaseModel):
     case_id: int | None
     case_number: str | None
     case_title: str | None
+    restricted: bool = Field(
+        False, description="the listing belongs to a case you are not a member of: its case data is withheld"
+    )
 
 
 class DirectHitPublic(BaseModel):

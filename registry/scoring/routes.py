@@ -9,6 +9,8 @@ from fastapi import APIRouter, Depends, Request
 from chains.addresses import AddressError, normalize
 from registry.auth.service import Principal
 from registry.auth.tables import Role
+from registry.cases.queries import member_case_ids
+from registry.db.engine import read_only, session_scope
 from registry.errors import InvalidAddress
 from registry.http.deps import CtxDep, require
 from registry.scoring import service
@@ -28,7 +30,7 @@ def _scoring_settings(request: Request) -> ScoringSettings:
 ScoringSettingsDep = Annotated[ScoringSettings, Depends(_scoring_settings)]
 
 
-@router.get("/v1/addresses/{chain}/{address}", response_model=AddressView | AddressForBank)
+@router.get("/v1/addresses/{chain}/{address}", operation_id="get_address", response_model=AddressView | AddressForBank)
 def get_address(
     chain: str, address: str, ctx: CtxDep, principal: AddressReader, scoring: ScoringSettingsDep
 ) -> AddressView | AddressForBank:
@@ -48,4 +50,8 @@ def get_address(
     )
     if principal.role == Role.bank:
         return service.bank_view(full)
+    if principal.role == Role.investigator:
+        with session_scope(read_only(ctx.engine)) as s:
+            mine = member_case_ids(s, principal.holder or "")
+        return service.restrict_to_cases(full, mine)
     return full

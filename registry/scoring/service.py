@@ -378,6 +378,20 @@ def address_view(
     )
 
 
+def restrict_to_cases(full: AddressView, visible: set[int]) -> AddressView:
+    """An investigator's view: listings of cases they are not a member of keep their category and status (any
+    bank sees as much) but lose the case reference and legal basis."""
+
+    def cut(ref: ListingRef) -> ListingRef:
+        if ref.case_id is None or ref.case_id in visible:
+            return ref
+        return ref.model_copy(
+            update={"case_id": None, "case_number": None, "case_title": None, "legal_basis": "", "restricted": True}
+        )
+
+    return full.model_copy(update={"listings": [cut(x) for x in full.listings]})
+
+
 def bank_view(full: AddressView) -> AddressForBank:
     """The reduced explanation is derived from the full one, field by field into a type without case data."""
 

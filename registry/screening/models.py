@@ -24,11 +24,23 @@ class BatchRequest(BaseModel):
     )
 
 
+class Designation(BaseModel):
+    name: str | None = Field(description="the SDN entry's primary name", examples=["TORNADO CASH"])
+    programs: list[str] = Field(description="the sanctions programmes it is designated under", examples=[["CYBER2"]])
+    designated_on: str | None = Field(description="the date OFAC designated it (YYYY-MM-DD)", examples=["2022-08-08"])
+    sdn_id: str | None = Field(description="OFAC's identifier of the SDN entry", examples=["36216"])
+
+
 class DirectHit(BaseModel):
     category: str
     source: str = Field(description="ofac for official sanctions, fiu for the agency's own listings")
     confidence: int
-    listed_since: str
+    listed_since: str = Field(description="when the registry listed it (for an official list: our import)")
+    designation: Designation | None = Field(
+        None,
+        description="official-list hits only (absent on the agency's own): the designation behind the listing, or "
+        "null when the list named nobody (OFAC's per-asset address files)",
+    )
 
 
 class ExposureItem(BaseModel):
@@ -56,9 +68,12 @@ class ScreeningResult(BaseModel):
 
 
 class ItemError(BaseModel):
+    """The shape of every error (``code``, ``message``, ``details``), for one item of a batch."""
+
     code: str
-    reason: str
     message: str
+    details: dict[str, Any] = Field(description="always an object; details.reason says why (checksum, chain, …)")
+    reason: str = Field(description="the same as details.reason, kept for clients written before details existed")
 
 
 class BatchItemError(BaseModel):

@@ -34,15 +34,26 @@ router = APIRouter(prefix="/v1", tags=["screening"])
 _bank = require(Role.bank)
 
 
+def _spend_addresses(ctx: AppContext, key_id: int, count: int) -> None:
+    """Every screened address takes a token from the key's address budget (apart from its request budget)."""
+    if ctx.limiter is not None:
+        s = ctx.settings
+        budget = ctx.limiter.budget("addresses", s.rate_limit_addresses_per_second, s.rate_limit_addresses_burst)
+        budget.take(key_id, count)
+
+
 def _json_body(raw: bytes) -> Any:
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as e:
-        raise MalformedBody(f"the request body is not valid JSON: {e}") from None
+        raise MalformedBody(
+            f"the request body is not valid JSON: {e}", details={"reason": "json_invalid", "position": e.pos}
+        ) from None
 
 
 @router.post(
     "/screen",
+    operation_id="screen",
     response_model=None,
     responses={200: {"model": ScreeningResult}},
     openapi_extra={
@@ -55,17 +66,26 @@ def _json_body(raw: bytes) -> Any:
 async def screen(request: Request) -> Response:
     who = _bank(request)
     ctx: AppContext = request.app.state.ctx
+    _spend_addresses(ctx, who.key_id, 1)
     body = _json_body(await request.body())
     if not isinstance(body, dict):
-        raise InvalidInput('send a JSON object: {"address": "…", "chain": "…"}')
+        raise InvalidInput('send a JSON object: {"address": "…", "chain": "…"}', details={"reason": "not_an_object"})
     address, chain = body.get("address"), body.get("chain")
     extra = set(body) - {"address", "chain"}
     if extra:
-        raise InvalidInput(f"unknown field(s) {', '.join(sorted(map(str, extra)))}; send address and chain")
+        fields = sorted(map(str, extra))
+        raise InvalidInput(
+            f"unknown field(s) {', '.join(fields)}; send address and chain",
+            details={"field": fields[0], "reason": "unknown_field", "fields": fields},
+        )
     if not isinstance(address, str):
-        raise InvalidInput("address is required and must be a string", details={"field": "address"})
+        raise InvalidInput(
+            "address is required and must be a string", details={"field": "address", "reason": "missing_or_not_string"}
+        )
     if chain is not None and not isinstance(chain, str):
-        raise InvalidInput("chain must be a string such as btc, tron or eth", details={"field": "chain"})
+        raise InvalidInput(
+            "chain must be a string such as btc, tron or eth", details={"field": "chain", "reason": "not_string"}
+        )
     try:
         checked = service.validate(address, chain)
     except AddressError as e:
@@ -83,6 +103,7 @@ async def screen(request: Request) -> Response:
 
 @router.post(
     "/screen/batch",
+    operation_id="screen_batch",
     response_model=None,
     responses={200: {"model": BatchResponse}},
     openapi_extra={
@@ -97,10 +118,17 @@ async def screen_batch(request: Request) -> Response:
     ctx: AppContext = request.app.state.ctx
     body = _json_body(await request.body())
     if not isinstance(body, dict) or not isinstance(body.get("addresses"), list):
-        raise InvalidInput('send a JSON object: {"addresses": ["…", {"address": "…", "chain": "…"}]}')
+        raise InvalidInput(
+            'send a JSON object: {"addresses": ["…", {"address": "…", "chain": "…"}]}',
+            details={"field": "addresses", "reason": "not_a_list"},
+        )
     extra = set(body) - {"addresses"}
     if extra:
-        raise InvalidInput(f"unknown field(s) {', '.join(sorted(map(str, extra)))}")
+        fields = sorted(map(str, extra))
+        raise InvalidInput(
+            f"unknown field(s) {', '.join(fields)}; send addresses",
+            details={"field": fields[0], "reason": "unknown_field", "fields": fields},
+        )
     items: list[Any] = body["addresses"]
     limit = ctx.settings.max_batch
     if len(items) > limit:
@@ -108,6 +136,7 @@ async def screen_batch(request: Request) -> Response:
             f"{len(items)} addresses in one batch; the limit is {limit}: split it",
             details={"max_batch": limit, "received": len(items)},
         )
+    _spend_addresses(ctx, who.key_id, len(items))
     snap = ctx.snapshot.current
     results, count, logged = service.screen_batch(snap, items, ctx.settings.policy_version)
     at, key_id, version = datetime.now(UTC), who.key_id, snap.version_str

@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from chains.addresses import AddressError, normalize
+from registry.http import errors as http_errors
 from registry.screening.snapshot import Snapshot
 
 MEMO_LIMIT = 500_000
@@ -87,14 +88,8 @@ def screen_one(snap: Snapshot, c: Checked, now: float, end: bytes) -> tuple[byte
 
 
 def item_error(index: int, address: Any, chain: Any, code: str, reason: str, message: str) -> bytes:
-    return orjson.dumps(
-        {
-            "index": index,
-            "address": address,
-            "chain": chain,
-            "error": {"code": code, "reason": reason, "message": message},
-        }
-    )
+    """A failed item, in the shape of every error (``registry.http.errors.item_error``)."""
+    return http_errors.item_error(index, address, chain, code, message, {"reason": reason})
 
 
 def screen_batch(snap: Snapshot, items: list[Any], policy_version: str) -> tuple[bytes, int, list[LogRow]]:

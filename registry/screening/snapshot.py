@@ -21,11 +21,33 @@ from sqlalchemy.engine import Engine
 
 from registry.cases.tables import ListingStatus
 from registry.db import state
-from registry.db.engine import read_only
-from registry.db.poller import Poller
+from registry.db.engine import control_engine, read_only
+from registry.db.poller import Every, Poller
 from registry.screening.policy import direct_verdict
 
 log = logging.getLogger("registry.snapshot")
+
+
+OFFICIAL_SOURCES = frozenset({"ofac"})
+"""Sources whose hits carry a ``designation`` (null when the list named nobody); the agency's own have none."""
+
+
+@dataclass(frozen=True, slots=True)
+class Designation:
+    """The official designation behind a hit: the SDN entry's name, programmes, date, OFAC's entry id."""
+
+    name: str | None
+    programs: tuple[str, ...]
+    designated_on: str | None  # YYYY-MM-DD, OFAC's date (``listed_since`` is ours)
+    sdn_id: str | None
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "programs": list(self.programs),
+            "designated_on": self.designated_on,
+            "sdn_id": self.sdn_id,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,14 +57,34 @@ class DirectHit:
     confidence: int
     listed_since: str
     valid_until: float | None  # epoch seconds; the hit stops counting after it
+    designation: Designation | None = None
 
     def public(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "category": self.category,
             "source": self.source,
             "confidence": self.confidence,
             "listed_since": self.listed_since,
         }
+        if self.source in OFFICIAL_SOURCES:
+            out["designation"] = self.designation.public() if self.designation is not None else None
+        return out
+
+
+def _public_direct(hits: tuple[DirectHit, ...]) -> tuple[dict[str, Any], ...]:
+    """The bank's ``direct`` items. An official address on several of the list's per-asset files (an Ethereum
+    address on OFAC's ETH and USDT lists) is one listing per file, but one item for the bank per designation,
+    listed since the earliest of them."""
+    out: dict[bytes | int, dict[str, Any]] = {}
+    for i, h in enumerate(hits):
+        item = h.public()
+        if h.source not in OFFICIAL_SOURCES:
+            out[i] = item
+            continue
+        key = orjson.dumps({k: v for k, v in item.items() if k != "listed_since"})
+        if key not in out or item["listed_since"] < out[key]["listed_since"]:
+            out[key] = item
+    return tuple(out.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +171,7 @@ def verdict_from_hits(hits: tuple[DirectHit, ...], exposure: dict[str, list[dict
         score,
         level,
         action,
-        tuple(h.public() for h in hits),
+        _public_direct(hits),
         exposure or {"incoming": [], "outgoing": []},
         hits,
         min(expiries) if expiries else None,
@@ -150,22 +192,37 @@ def load_direct(engine: Engine) -> tuple[int, dict[str, Verdict]]:
         )
         rows = conn.execute(
             text(
-                "SELECT family, address, category, source, confidence, listed_since, valid_until "
+                "SELECT family, address, category, source, confidence, listed_since, valid_until, "
+                "designation_name, designation_programs, designated_on, designation_ref "
                 "FROM listing WHERE status = :active"
             ),
             {"active": ListingStatus.active.value},
         ).all()
     grouped: dict[str, list[DirectHit]] = {}
-    for family, address, cat, source, confidence, since, until in rows:
+    for family, address, cat, source, confidence, since, until, *designation in rows:
         since_dt = _as_dt(since) or now
         until_dt = _as_dt(until)
         if until_dt is not None and until_dt <= now:
             continue
         grouped.setdefault(f"{family}:{address}", []).append(
-            DirectHit(cat, source, int(confidence), _iso(since_dt), until_dt.timestamp() if until_dt else None)
+            DirectHit(
+                cat,
+                source,
+                int(confidence),
+                _iso(since_dt),
+                until_dt.timestamp() if until_dt else None,
+                _designation(*designation),
+            )
         )
     verdicts = {k: verdict_from_hits(tuple(sorted(h, key=lambda x: x.category))) for k, h in grouped.items()}
     return version, verdicts
+
+
+def _designation(name: str | None, programs: str | None, on: Any, ref: str | None) -> Designation | None:
+    if name is None and programs is None and on is None and ref is None:
+        return None
+    day = on.isoformat() if hasattr(on, "isoformat") else (str(on)[:10] if on is not None else None)
+    return Designation(name, tuple(orjson.loads(programs)) if programs else (), day, ref)
 
 
 def _as_dt(v: Any) -> datetime | None:
@@ -178,14 +235,19 @@ def _as_dt(v: Any) -> datetime | None:
 
 
 class SnapshotHolder(Poller):
-    """Holds the current snapshot and refreshes it from a background thread when the registry version moves."""
+    """Holds the current snapshot and refreshes it from a background thread when the registry version moves.
+
+    The version check runs on the control engine (``registry.db.engine.control_engine``), not the request pool: an
+    exhausted pool or a locked table makes the check fail fast and retry, never wait. ``on_poll`` (the key cache
+    refresh) runs on a thread of its own at the same interval, so a slow snapshot load cannot delay a revocation.
+    """
 
     exposure_loader: ExposureLoader | None = None
     thread_name = "snapshot-poller"
 
     def __init__(self, engine: Engine, poll_seconds: float, on_poll: Callable[[], None] | None = None) -> None:
         super().__init__(poll_seconds)
-        self._on_poll = on_poll
+        self._side = Every(poll_seconds, on_poll, "key-poller") if on_poll is not None else None
         self._engine = engine
         self.current = Snapshot(registry_version=-1)
         self._lock = threading.Lock()
@@ -193,7 +255,7 @@ class SnapshotHolder(Poller):
 
     def refresh(self, force: bool = False) -> bool:
         with self._lock:
-            with read_only(self._engine).connect() as conn:
+            with read_only(control_engine(self._engine)).connect() as conn:
                 version = int(
                     conn.execute(
                         text("SELECT value FROM registry_state WHERE name = :n"), {"n": state.REGISTRY}
@@ -218,7 +280,17 @@ class SnapshotHolder(Poller):
             )
             return True
 
-    def tick(self) -> None:
-        if self._on_poll is not None:
-            self._on_poll()
-        self.refresh()
+    def start(self) -> None:
+        super().start()
+        if self._side is not None:
+            self._side.start()
+
+    def stop(self) -> None:
+        if self._side is not None:
+            self._side.stop()
+        super().stop()
+
+    def nudge(self) -> None:
+        if self._side is not None:
+            self._side.nudge()
+        super().nudge()

@@ -27,8 +27,9 @@ def _sync_job(network: str, s: SyncSettings, url: str) -> Callable[[], object]:
             max_blocks=s.sync_max_blocks_per_run,
         )
         if not report.ok:
-            # Recorded in sync_run already; raising lets the scheduler show the run as failed. The next run resumes.
-            raise UpstreamError(f"sync {network}: {report.reason}")
+            # Recorded in sync_run already; raising lets the scheduler show the run as failed, with the report as
+            # its summary (registry.ops.jobs). The next run resumes.
+            raise UpstreamError(f"sync {network}: {report.reason}", details=report)
         return report
 
     return run
@@ -45,7 +46,7 @@ def _crawl_job(s: SyncSettings, url: str) -> Callable[[], object]:
         )
         failed = [r for r in reports if not r.ok]
         if failed:
-            raise UpstreamError("; ".join(f"crawl {r.network}: {r.reason}" for r in failed))
+            raise UpstreamError("; ".join(f"crawl {r.network}: {r.reason}" for r in failed), details=reports)
         return reports
 
     return run
@@ -55,9 +56,29 @@ def jobs(settings: Settings, sync_settings: SyncSettings | None = None) -> list[
     s = sync_settings or SyncSettings()
     url = settings.effective_database_url
     out = [
-        JobSpec(f"sync:{n}", _sync_job(n, s, url), s.sync_interval_seconds, f"sync {n} blocks to the safe head")
+        JobSpec(
+            f"sync:{n}",
+            _sync_job(n, s, url),
+            s.sync_interval_seconds,
+            f"sync {n} blocks to the safe head",
+            hint=f"{_url_setting(n)} names the node; empty turns syncing {n} off",
+        )
         for n in s.networks()
     ]
     if s.networks():
-        out.append(JobSpec("crawl", _crawl_job(s, url), s.crawl_interval_seconds, "crawl seeds and counterparties"))
+        out.append(
+            JobSpec(
+                "crawl",
+                _crawl_job(s, url),
+                s.crawl_interval_seconds,
+                "crawl seeds and counterparties",
+                hint="each network's node setting (REGISTRY_<NETWORK>_RPC_URL, REGISTRY_TRONGRID_URL, "
+                "REGISTRY_ESPLORA_URL); an empty one takes that network out of the crawl",
+            )
+        )
     return out
+
+
+def _url_setting(network: str) -> str:
+    special = {"tron": "REGISTRY_TRONGRID_URL", "btc": "REGISTRY_ESPLORA_URL"}
+    return special.get(network, f"REGISTRY_{network.upper()}_RPC_URL")

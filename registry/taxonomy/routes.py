@@ -27,7 +27,7 @@ class Taxonomy(BaseModel):
     confidence_levels: list[ConfidencePublic]
 
 
-@router.get("/categories", response_model=Taxonomy)
+@router.get("/categories", operation_id="list_categories", response_model=Taxonomy)
 def list_categories(_key: AnyKey) -> Taxonomy:
     return Taxonomy(
         categories=[

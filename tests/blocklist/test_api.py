@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 from typing import Any, cast
 
 import pytest
@@ -16,29 +17,23 @@ from blocklist.feeds.render import FORMATS
 from blocklist.feeds.signing import verify_manifest
 from blocklist.tables import BlocklistDomain
 from registry.audit.service import verify
-from registry.cases.tables import Case
 from registry.db.engine import session_scope
-from registry.db.types import utcnow
+from tests.registry.helpers import insert_case
+
+INVESTIGATOR = "Ivan Investigator"
 
 
 def _case(engine: Any) -> int:
-    with session_scope(engine) as s:
-        c = Case(
-            number=f"C-{utcnow().timestamp()}",
-            title="shadow exchangers",
-            created_by=1,
-            created_org="FIU",
-            created_at=utcnow(),
-        )
-        s.add(c)
-        s.flush()
-        assert c.id is not None
-        return c.id
+    return insert_case(engine, f"C-{uuid.uuid4().hex[:10]}", INVESTIGATOR)
 
 
 @pytest.fixture
 def roles(keys: Any) -> dict[str, dict[str, str]]:
-    return {r: keys.headers(r) for r in ("investigator", "supervisor", "isp", "bank", "admin")}
+    found = {r: keys.headers(r, holder=INVESTIGATOR if r == "investigator" else None) for r in ROLES}
+    return {**found, "supervisor2": keys.headers("supervisor")}
+
+
+ROLES = ("investigator", "supervisor", "isp", "bank", "admin")
 
 
 def _submit(client: TestClient, h: dict[str, str], case_id: int, domain: str, **extra: Any) -> Any:
@@ -191,6 +186,8 @@ def test_changes_since_and_delist(app_client: TestClient, engine: Any, roles: di
     mid = app_client.get("/v1/blocklist/changes", params={"since": start}, headers=isp).json()
     assert mid["added"] == ["alpha-swap.com", "beta-swap.com"] and mid["removed"] == []
     r = app_client.post(f"/v1/domains/{a}/delist", json={"reason": "site closed"}, headers=roles["supervisor"])
+    assert r.status_code == 202 and r.json()["status"] == "pending", r.text
+    r = app_client.post(f"/v1/domains/{a}/delist/confirm", json={}, headers=roles["supervisor2"])
     assert r.status_code == 200 and r.json()["serial_removed"] == mid["serial"] + 1
     since_mid = app_client.get("/v1/blocklist/changes", params={"since": mid["serial"]}, headers=isp).json()
     assert since_mid["removed"] == ["alpha-swap.com"] and since_mid["added"] == []

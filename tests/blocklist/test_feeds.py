@@ -81,3 +81,26 @@ def test_pem_and_hex_keys_and_signature_checks() -> None:
     forged = {**manifest, "formats": {**manifest["formats"], "rpz": {**manifest["formats"]["rpz"], "sha256": "0" * 64}}}
     with pytest.raises(InvalidSignature):
         verify_manifest(forged, key.public_key())
+
+
+def test_hosts_lists_the_www_name_of_every_blocked_domain_but_never_a_licensed_one() -> None:
+    """A hosts file has no wildcards: ``obmenka-usdt.kz`` alone left ``www.obmenka-usdt.kz`` open (issue 10)."""
+    feed = FeedData(
+        serial=7,
+        blocked=["a-swap.com", "obmenka-usdt.kz", "swap-kz.com", "www.swap-kz.com"],
+        passthru=["bybit.kz", "www.a-swap.com"],  # a licensed www. name under a blocked one stays resolvable
+    )
+    body = render("hosts", feed).decode()
+    names = [x.split()[1] for x in body.splitlines() if x and not x.startswith("#")]
+    assert names == [
+        "a-swap.com",
+        "obmenka-usdt.kz",
+        "www.obmenka-usdt.kz",
+        "swap-kz.com",
+        "www.swap-kz.com",  # listed once, though it is also the www. name of swap-kz.com (and no www.www.)
+    ]
+    assert all(x.startswith("0.0.0.0 ") for x in body.splitlines() if x and not x.startswith("#"))
+    assert "rpz or dnsmasq" in body.splitlines()[2]  # the limitation is said where the ISP reads the file
+    # the other formats already cover every subdomain and are unchanged: no www. names in them
+    assert "www.obmenka-usdt.kz" not in render("txt", feed).decode()
+    assert "address=/obmenka-usdt.kz/" in render("dnsmasq", feed).decode()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any, cast
 
@@ -24,28 +25,23 @@ from blocklist.register.service import refresh_register
 from blocklist.register.sources import AfsaRegister
 from blocklist.settings import BlocklistSettings
 from blocklist.tables import BlocklistDomain, FeedEntry
-from registry.audit.service import Actor
 from registry.audit.tables import AuditEvent
-from registry.cases.tables import Case
+from registry.auth.service import Principal
+from registry.auth.tables import Role
 from registry.db.engine import session_scope
-from registry.db.types import utcnow
 from registry.http.app import create_app
 from registry.settings import Settings
 from tests.conftest import PEPPER
+from tests.registry.helpers import insert_case
 
 from .conftest import RegisterReplay
 
-INVESTIGATOR = Actor("key", 201, "FIU", "investigator")
-SUPERVISOR = Actor("key", 202, "FIU", "supervisor")
+INVESTIGATOR = Principal(201, Role.investigator, "FIU", "ivan")
+SUPERVISOR = Principal(202, Role.supervisor, "FIU", "sara")
 
 
 def _case(engine: Engine) -> int:
-    with session_scope(engine) as s:
-        c = Case(number=f"L-{utcnow().timestamp()}", title="t", created_by=1, created_org="FIU", created_at=utcnow())
-        s.add(c)
-        s.flush()
-        assert c.id is not None
-        return c.id
+    return insert_case(engine, f"L-{uuid.uuid4().hex[:10]}", "ivan")
 
 
 def _feed(engine: Engine) -> tuple[list[str], list[str]]:
@@ -91,7 +87,8 @@ def test_licence_ends_then_returns(seeded: Engine, register_site: RegisterReplay
 
 
 def test_mapping_a_domain_to_a_licensed_firm_unblocks_it(app_client: TestClient, engine: Engine, keys: Any) -> None:
-    inv, sup = keys.headers("investigator"), keys.headers("supervisor")
+    inv, sup = keys.headers("investigator", holder="ivan"), keys.headers("supervisor")
+    sup2 = keys.headers("supervisor", holder="second supervisor")
     case_id = _case(engine)
     r = app_client.post(
         f"/v1/cases/{case_id}/domains", json={"domain": "bybit-app.kz", "legal_basis": "unlicensed"}, headers=inv
@@ -104,7 +101,14 @@ def test_mapping_a_domain_to_a_licensed_firm_unblocks_it(app_client: TestClient,
     body = {"domain": "bybit-app.kz", "note": "bybit.kz terms list it"}
     assert app_client.post(f"/v1/licensed/{bybit['id']}/domains", json=body, headers=inv).status_code == 403
     r = app_client.post(f"/v1/licensed/{bybit['id']}/domains", json=body, headers=sup)
-    assert r.status_code == 201, r.text
+    # it would unblock a blocked name: a second supervisor must confirm it
+    assert r.status_code == 202, r.text
+    assert r.json()["status"] == "pending" and r.json()["unblocks"] == ["bybit-app.kz"]
+    assert app_client.get(f"/v1/domains/{did}", headers=sup).json()["status"] == "active"
+    confirm = "/v1/licensed/domains/bybit-app.kz/confirm"
+    assert app_client.post(confirm, json={}, headers=sup).status_code == 403  # the same person
+    r = app_client.post(confirm, json={}, headers=sup2)
+    assert r.status_code == 200 and r.json()["status"] == "mapped", r.text
     assert app_client.get(f"/v1/domains/{did}", headers=sup).json()["status"] == "delisted"
     blocked, passthru = _feed(engine)
     assert "bybit-app.kz" not in blocked and "bybit-app.kz" in passthru
@@ -117,7 +121,10 @@ def test_mapping_a_domain_to_a_licensed_firm_unblocks_it(app_client: TestClient,
     parent = r.json()["id"]
     assert app_client.post(f"/v1/domains/{parent}/approve", json={"reason": "ok!"}, headers=sup).status_code == 200
     body = {"domain": "bybit.swap-hub.kz", "note": "white-label front of the licensed firm"}
-    assert app_client.post(f"/v1/licensed/{bybit['id']}/domains", json=body, headers=sup).status_code == 201
+    r = app_client.post(f"/v1/licensed/{bybit['id']}/domains", json=body, headers=sup)
+    assert r.status_code == 202 and r.json()["unblocks"] == ["swap-hub.kz"], r.text
+    assert app_client.get(f"/v1/domains/{parent}", headers=sup).json()["status"] == "active"
+    assert app_client.post("/v1/licensed/domains/bybit.swap-hub.kz/confirm", json={}, headers=sup2).status_code == 200
     assert app_client.get(f"/v1/domains/{parent}", headers=sup).json()["status"] == "delisted"
     blocked, passthru = _feed(engine)
     assert "swap-hub.kz" not in blocked and "bybit.swap-hub.kz" in passthru

@@ -1,4 +1,5 @@
-"""The feeds load into a real Unbound: blocked names and their subdomains answer NXDOMAIN, licensed names resolve.
+"""The feeds load into a real Unbound: blocked names and their subdomains answer NXDOMAIN, licensed names resolve,
+also a licensed name under a blocked parent (the pass-through lines are what keep it resolvable).
 
 The RPZ comes over HTTP the way an ISP gets it (only its key; signature and sha256 checked first); the Unbound
 ``local-zone`` file comes from ``registry blocklist export``."""
@@ -33,18 +34,20 @@ from sqlalchemy.engine import Engine
 from blocklist.domains.service import approve, submit
 from blocklist.feeds.signing import verify_manifest
 from blocklist.models import DomainCreate
-from registry.audit.service import Actor
-from registry.cases.tables import Case
+from blocklist.tables import FeedAction, FeedEntry
+from registry.auth.service import Principal
+from registry.auth.tables import Role
+from registry.db import state
 from registry.db.engine import session_scope
-from registry.db.types import utcnow
 from tests.conftest import free_port
+from tests.registry.helpers import insert_case
 
 pytestmark = pytest.mark.resolver
 
 UNBOUND = shutil.which("unbound") or "/usr/sbin/unbound"
 CHECKCONF = shutil.which("unbound-checkconf") or "/usr/sbin/unbound-checkconf"
-INVESTIGATOR = Actor("key", 101, "FIU", "investigator")
-SUPERVISOR = Actor("key", 102, "FIU", "supervisor")
+INVESTIGATOR = Principal(101, Role.investigator, "FIU", "ivan")
+SUPERVISOR = Principal(102, Role.supervisor, "FIU", "sara")
 UPSTREAM = {  # what the internet would answer; the resolver forwards to a stand-in serving these
     "shadow-swap.com": "192.0.2.1",
     "www.shadow-swap.com": "192.0.2.1",
@@ -52,7 +55,13 @@ UPSTREAM = {  # what the internet would answer; the resolver forwards to a stand
     "bybit.kz": "192.0.2.2",
     "api.bybit.kz": "192.0.2.3",
     "unlisted-shop.com": "192.0.2.4",
+    "swap-hub.kz": "192.0.2.5",  # blocked parent ...
+    "www.swap-hub.kz": "192.0.2.5",
+    "other.swap-hub.kz": "192.0.2.6",
+    "bybit.swap-hub.kz": "192.0.2.7",  # ... of a licensed name
+    "api.bybit.swap-hub.kz": "192.0.2.8",
 }
+BLOCKED_PARENT, LICENSED_UNDER_IT = "swap-hub.kz", "bybit.swap-hub.kz"
 
 
 @pytest.fixture(scope="module")
@@ -66,12 +75,23 @@ def unbound_bin() -> str:
 
 def _block(engine: Engine, domain: str) -> None:
     with session_scope(engine) as s:
-        case = Case(number=f"R-{domain}", title="resolver", created_by=1, created_org="FIU", created_at=utcnow())
-        s.add(case)
-        s.flush()
-        assert case.id is not None
-        entry = submit(s, case.id, DomainCreate(domain=domain, legal_basis="unlicensed exchange"), INVESTIGATOR)
+        case_id = insert_case(engine, f"R-{domain}", "ivan")
+        entry = submit(s, case_id, DomainCreate(domain=domain, legal_basis="unlicensed exchange"), INVESTIGATOR)
         approve(s, entry.id, SUPERVISOR, "evidence reviewed")
+
+
+def _licensed_under_blocked_parent(engine: Engine) -> None:
+    """The feed state an ISP combining feeds may face: a blocked parent and a licensed name under it, both live.
+
+    The product itself never publishes this (a licence for a name under a blocked parent delists the parent, and
+    a parent of a licensed name is refused), so the rows are written straight into ``feed_entry`` with a serial
+    bump, the way ``sync_feed`` writes them. This is what the RPZ's ``rpz-passthru`` lines and the transparent
+    ``local-zone`` are for.
+    """
+    with session_scope(engine) as s:
+        serial = state.bump(s, state.BLOCKLIST)
+        s.add(FeedEntry(domain=BLOCKED_PARENT, action=FeedAction.block.value, serial=serial))
+        s.add(FeedEntry(domain=LICENSED_UNDER_IT, action=FeedAction.passthru.value, serial=serial))
 
 
 class Upstream:
@@ -161,6 +181,7 @@ def resolver(
 ) -> Iterator[int]:
     fmt, via = str(request.param).split("-")
     _block(engine, "shadow-swap.com")
+    _licensed_under_blocked_parent(engine)
     feed = tmp_path / f"feed.{fmt}"
     if via == "http":
         cast(FastAPI, app_client.app).state.blocklist_feeds.refresh()  # the poller does this within a second
@@ -204,3 +225,15 @@ def test_feed_blocks_in_a_real_resolver(resolver: int) -> None:
     assert _ask(resolver, "bybit.kz") == (dns.rcode.NOERROR, ["192.0.2.2"])  # licensed: passes through
     assert _ask(resolver, "api.bybit.kz") == (dns.rcode.NOERROR, ["192.0.2.3"])
     assert _ask(resolver, "unlisted-shop.com") == (dns.rcode.NOERROR, ["192.0.2.4"])
+
+
+@pytest.mark.parametrize("resolver", ["rpz-http", "unbound-cli"], indirect=True)
+def test_licensed_name_under_a_blocked_parent_resolves_and_the_rest_of_the_parent_does_not(resolver: int) -> None:
+    """RPZ: ``bybit.swap-hub.kz CNAME rpz-passthru.`` (and its ``*.``) beat ``*.swap-hub.kz CNAME .``, the exact
+    and the more specific wildcard trigger winning. Unbound's format expresses the same with a ``transparent``
+    local-zone under the ``always_nxdomain`` one (the most specific local-zone wins). Drop the pass-through lines
+    and the licensed names answer NXDOMAIN here."""
+    for name in (BLOCKED_PARENT, "www.swap-hub.kz", "other.swap-hub.kz"):
+        assert _ask(resolver, name)[0] == dns.rcode.NXDOMAIN, name
+    assert _ask(resolver, LICENSED_UNDER_IT) == (dns.rcode.NOERROR, ["192.0.2.7"])
+    assert _ask(resolver, "api.bybit.swap-hub.kz") == (dns.rcode.NOERROR, ["192.0.2.8"])

@@ -1,298 +1,129 @@
-"""Replay servers for TronGrid and Esplora: a small chain held in memory, served in the public APIs' exact shapes.
+"""TronGrid and Esplora for the tests: strict replays of recorded exchanges, with faults injected on demand.
 
-The bodies are built from the recorded ones in ``bodies/`` (same keys, same nesting, same encodings), so the
-adapters meet what the real services send. ``faults`` injects what real services do: 429 with Retry-After, 5xx,
-stalls longer than the client's timeout, and malformed bodies.
+Each replay serves one recording (``bodies/tron/<scene>/``, ``bodies/esplora/<scene>/``: ``manifest.json``, one
+body file per request, and ``truth.json``, what the chain holds) through the one ``ReplayServer``. A request that
+was not recorded — a query parameter dropped or changed, another JSON body, a missing API key — is answered 400
+naming the difference, and ``close()`` fails the test that made it. ``faults`` injects 429, 5xx, stalls and
+malformed bodies before the recording is consulted. With ``REGISTRY_TEST_RECORD_REPLAYS=1`` the same classes record
+from the models in ``chainmodel.py`` instead (see ``bodies/README.md``).
 """
 
 from __future__ import annotations
 
-import copy
-import hashlib
-import threading
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import os
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from chains.tron.mappers import base58_to_hex, hex_to_base58
-from tests.chains.replay import JSON, ReplayServer, Reply
+from tests.chains.chainmodel import BODIES, USDT, USDT_HEX, EsploraChain, Row, TronChain, body, tron_address
+from tests.chains.replay import Faults, Recording, ReplayServer
 
-BODIES = Path(__file__).resolve().parent / "bodies"
-USDT_HEX = "41a614f803b6fd780986a42c78ec9c7f77e6ded13c"
-USDT = hex_to_base58(USDT_HEX)
+__all__ = ["USDT", "USDT_HEX", "EsploraReplay", "TronGridReplay", "body", "tron_address"]
 
 
-def body(name: str) -> Any:
-    return orjson.loads((BODIES / name).read_bytes())
+def recording_mode() -> bool:
+    return os.environ.get("REGISTRY_TEST_RECORD_REPLAYS") == "1"
 
 
-def _h(*parts: object) -> str:
-    return hashlib.sha256(repr(parts).encode()).hexdigest()
+def _truth(directory: Path, model: Any) -> Any:
+    if model is not None:
+        truth = model.truth()
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "truth.json").write_text(_dump(truth))
+        return truth
+    return orjson.loads((directory / "truth.json").read_bytes())
 
 
-def tron_address(i: int) -> str:
-    return hex_to_base58("41" + hashlib.sha256(f"tron{i}".encode()).hexdigest()[:40])
+def _dump(value: Any, indent: str = "") -> str:
+    """JSON with one transfer row per line: readable, and a re-recording diffs row by row."""
+    if isinstance(value, dict):
+        inner = ",\n".join(f'{indent}  "{k}": {_dump(v, indent + "  ").lstrip()}' for k, v in value.items())
+        return f"{indent}{{\n{inner}\n{indent}}}" + ("\n" if not indent else "")
+    if isinstance(value, list) and value and isinstance(value[0], list | tuple):
+        inner = ",\n".join(_dump(v, indent + "  ") for v in value)
+        return f"{indent}[\n{inner}\n{indent}]"
+    return indent + orjson.dumps(value).decode()
 
 
-Fault = Callable[[str, str], Reply | None]
-
-
-@dataclass
-class Faults:
-    """Per-path rules: the first ``n`` matching requests get the fault, then the service behaves."""
-
-    rules: list[tuple[str, str, int]] = field(default_factory=list)  # (path prefix, kind, remaining)
-    stall_seconds: float = 1.0
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def add(self, prefix: str, kind: str, times: int = 1) -> None:
-        self.rules.append((prefix, kind, times))
-
-    def take(self, path: str) -> str | None:
-        with self.lock:
-            for i, (prefix, kind, n) in enumerate(self.rules):
-                if path.startswith(prefix) and n != 0:
-                    self.rules[i] = (prefix, kind, n - 1)
-                    return kind
-        return None
-
-    def reply(self, path: str) -> Reply | None:
-        kind = self.take(path)
-        if kind is None:
-            return None
-        if kind == "429":
-            return 429, {"Retry-After": "0", **JSON}, b'{"Error":"request rate exceeded"}'
-        if kind == "503":
-            return 503, {}, b"Service Unavailable"
-        if kind == "stall":
-            time.sleep(self.stall_seconds)
-            return None
-        if kind == "malformed":
-            return 200, JSON, b'{"block": [{"blockID": '
-        raise AssertionError(kind)
+def _rows(raw: list[list[Any]]) -> set[Row]:
+    return {(str(t), int(i), str(f), str(to), str(a), int(v)) for t, i, f, to, a, v in raw}
 
 
 class TronGridReplay:
-    """Solidified blocks ``1..head`` with TRX and USDT transfers, account histories, fingerprint pages."""
+    """Solidified blocks ``1..head`` with TRX and USDT transfers, account histories in fingerprint pages."""
 
     def __init__(self, blocks: int = 30, page_size: int = 3, api_key: str = "test-key") -> None:
-        self.template_block = body("tron_block.json")
-        self.trx_tx, self.trc20_tx, self.failed_tx, self.other_tx = self.template_block["transactions"]
-        self.page_size = page_size
-        self.api_key = api_key
+        self.scene = f"chain-{blocks}-blocks-page-{page_size}"
+        directory = BODIES / "tron" / self.scene
         self.faults = Faults()
-        self.blocks: dict[int, dict[str, Any]] = {}
-        self.expected: set[tuple[str, int, str, str, str, int]] = set()
-        self.history: dict[str, list[tuple[int, dict[str, Any]]]] = {}  # address -> (ms, tx entry)
-        self.trc20: dict[str, list[dict[str, Any]]] = {}
-        for n in range(1, blocks + 1):
-            self._add_block(n)
-        self.head = blocks
-        self.server = ReplayServer(self.handle)
-        self.url = self.server.url
-
-    def _add_block(self, n: int) -> None:
-        blk = copy.deepcopy(self.template_block)
-        raw = blk["block_header"]["raw_data"]
-        raw["number"] = n
-        raw["timestamp"] = 1717418640000 + 3000 * n
-        raw["parentHash"] = self.blocks[n - 1]["blockID"] if n > 1 else "00" * 32
-        blk["blockID"] = f"{n:016x}" + _h("tron", n)[:48]
-        txs = []
-        a, b, c = tron_address(n % 7), tron_address(n % 7 + 1), tron_address(n % 5 + 20)
-        trx = copy.deepcopy(self.trx_tx)
-        trx["txID"] = _h("trx", n)
-        v = trx["raw_data"]["contract"][0]["parameter"]["value"]
-        v.update(amount=1_000_000 * n, owner_address=base58_to_hex(a), to_address=base58_to_hex(b))
-        txs.append(trx)
-        self.expected.add((trx["txID"], 0, a, b, "native", 1_000_000 * n))
-        self._index(trx, n, raw["timestamp"], a, b)
-        if n % 2 == 0:
-            tok = copy.deepcopy(self.trc20_tx)
-            tok["txID"] = _h("usdt", n)
-            v = tok["raw_data"]["contract"][0]["parameter"]["value"]
-            amount = 7_000_000 + n
-            v["owner_address"] = base58_to_hex(b)
-            v["data"] = "a9059cbb" + "0" * 24 + base58_to_hex(c)[2:] + f"{amount:064x}"
-            txs.append(tok)
-            self.expected.add((tok["txID"], 0, b, c, USDT, amount))
-            entry = {
-                "transaction_id": tok["txID"],
-                "token_info": {"symbol": "USDT", "address": USDT, "decimals": 6, "name": "Tether USD"},
-                "block_timestamp": raw["timestamp"],
-                "from": b,
-                "to": c,
-                "type": "Transfer",
-                "value": str(amount),
-            }
-            for addr in (b, c):
-                self.trc20.setdefault(addr, []).append(entry)
-        failed = copy.deepcopy(self.failed_tx)
-        failed["txID"] = _h("failed", n)
-        other = copy.deepcopy(self.other_tx)
-        other["txID"] = _h("other", n)
-        txs += [failed, other]
-        blk["transactions"] = txs
-        self.blocks[n] = blk
-
-    def _index(self, tx: dict[str, Any], n: int, ms: int, *addrs: str) -> None:
-        entry = {**copy.deepcopy(tx), "blockNumber": n, "block_timestamp": ms, "internal_transactions": []}
-        for addr in set(addrs):
-            self.history.setdefault(addr, []).append((ms, entry))
-
-    def close(self) -> None:
-        self.server.close()
-
-    def _page(self, items: list[dict[str, Any]], query: dict[str, str]) -> Reply:
-        lo = int(query.get("min_timestamp", 0))
-        hi = int(query.get("max_timestamp", 2**62))
-        items = [it for it in items if lo <= it["block_timestamp"] <= hi]
-        start = int(query["fingerprint"].removeprefix("fp")) if "fingerprint" in query else 0
-        size = min(int(query.get("limit", 20)), self.page_size)
-        page = items[start : start + size]
-        meta: dict[str, Any] = {"at": 1717419000000, "page_size": len(page)}
-        if start + size < len(items):
-            meta["fingerprint"] = f"fp{start + size}"
-            meta["links"] = {"next": f"https://api.trongrid.io/v1/...&fingerprint=fp{start + size}"}
-        return 200, JSON, orjson.dumps({"data": page, "success": True, "meta": meta})
-
-    def handle(self, method: str, path: str, query: dict[str, str], raw: bytes) -> Reply:
-        fault = self.faults.reply(path)
-        if fault is not None:
-            return fault
-        if path == "/walletsolidity/getnowblock":
-            return 200, JSON, orjson.dumps(self.blocks[self.head])
-        if path == "/walletsolidity/getblockbylimitnext":
-            req = orjson.loads(raw)
-            nums = range(req["startNum"], min(req["endNum"], self.head + 1))
-            return 200, JSON, orjson.dumps({"block": [self.blocks[n] for n in nums]})
-        if path == "/walletsolidity/getblockbynum":
-            n = orjson.loads(raw)["num"]
-            return 200, JSON, orjson.dumps(self.blocks.get(n, {}))
-        if path.startswith("/v1/accounts/"):
-            addr = path.split("/")[3]
-            if path.endswith("/transactions/trc20"):
-                items = [
-                    e for e in self.trc20.get(addr, []) if e["token_info"]["address"] == query.get("contract_address")
-                ]
-                return self._page(items, query)
-            if path.endswith("/transactions"):
-                items = [
-                    {**e, "block_timestamp": ms} for ms, e in sorted(self.history.get(addr, []), key=lambda x: x[0])
-                ]
-                return self._page(items, query)
-        return 404, JSON, b'{"Error":"not found"}'
-
-
-class EsploraReplay:
-    """Blocks ``0..tip`` with multi-input transactions and coinbases; address histories newest first."""
-
-    def __init__(self, blocks: int = 20, txs_per_block: int = 30) -> None:
-        self.multi = body("esplora_tx_multi.json")
-        self.coinbase = body("esplora_tx_coinbase.json")
-        self.faults = Faults()
-        self.txs_per_block = txs_per_block
-        self.chain: list[dict[str, Any]] = []  # index = height: {"hash", "header", "txs"}
-        self.fork = 0
-        for h in range(blocks):
-            self._append(h)
-        self.server = ReplayServer(self.handle)
+        model = TronChain(blocks, page_size) if recording_mode() else None
+        if model is not None:
+            headers = {"TRON-PRO-API-KEY": api_key}
+            self.recording = Recording.recorder(directory, model.handle, faults=self.faults, headers=headers)
+        else:
+            self.recording = Recording(directory, faults=self.faults)
+        truth = _truth(directory, model)
+        self.head: int = truth["head"]
+        self.expected: set[Row] = _rows(truth["expected"])
+        self.server = ReplayServer(respond=self.recording.respond)
         self.url = self.server.url
 
     @property
-    def tip(self) -> int:
-        return len(self.chain) - 1
-
-    def addresses(self) -> list[str]:
-        return [o["scriptpubkey_address"] for o in self.multi["vout"] if "scriptpubkey_address" in o]
-
-    def _append(self, h: int) -> None:
-        bhash = _h("btc", h, self.fork)
-        ts = 1690168629 + 600 * h
-        txs = []
-        cb = copy.deepcopy(self.coinbase)
-        cb["txid"] = _h("cb", h, self.fork)
-        txs.append(cb)
-        for k in range(self.txs_per_block - 1):
-            tx = copy.deepcopy(self.multi)
-            tx["txid"] = _h("tx", h, k, self.fork)
-            for i, v in enumerate(tx["vin"]):
-                v["prevout"]["value"] = 10_000 * (i + 1) + 7 * k + h
-            for j, o in enumerate(tx["vout"]):
-                if "scriptpubkey_address" in o:
-                    o["value"] = 5_000 * (j + 1) + 3 * k + h
-            txs.append(tx)
-        for tx in txs:
-            tx["status"] = {"confirmed": True, "block_height": h, "block_hash": bhash, "block_time": ts}
-        header = {
-            "id": bhash,
-            "height": h,
-            "version": 536870912,
-            "timestamp": ts,
-            "tx_count": len(txs),
-            "size": 1000,
-            "weight": 4000,
-            "merkle_root": _h("m", h),
-            "previousblockhash": self.chain[h - 1]["hash"] if h else None,
-            "mediantime": ts - 300,
-            "nonce": 1,
-            "bits": 386089497,
-            "difficulty": 1,
-        }
-        self.chain.append({"hash": bhash, "header": header, "txs": txs})
-
-    def reorg(self, depth: int, new_blocks: int | None = None) -> None:
-        """Replace the last ``depth`` blocks with ``new_blocks`` other ones (default as many)."""
-        self.fork += 1
-        top = self.tip
-        del self.chain[top - depth + 1 :]
-        for h in range(top - depth + 1, top - depth + 1 + (depth if new_blocks is None else new_blocks)):
-            self._append(h)
-
-    def all_transactions(self, upto: int) -> list[dict[str, Any]]:
-        return [tx for b in self.chain[: upto + 1] for tx in b["txs"]]
+    def mismatches(self) -> list[str]:
+        return self.recording.mismatches
 
     def close(self) -> None:
         self.server.close()
+        if self.recording.upstream is not None:
+            self.recording.save()
+        assert not self.mismatches, "requests the recording does not hold:\n" + "\n".join(self.mismatches[:5])
 
-    def handle(self, method: str, path: str, query: dict[str, str], raw: bytes) -> Reply:
-        fault = self.faults.reply(path)
-        if fault is not None:
-            return fault
-        text = {"Content-Type": "text/plain"}
-        parts = path.strip("/").split("/")
-        if path == "/blocks/tip/height":
-            return 200, text, str(self.tip).encode()
-        if parts[0] == "block-height" and len(parts) == 2:
-            h = int(parts[1])
-            if h > self.tip:
-                return 404, text, b"Block not found"
-            return 200, text, self.chain[h]["hash"].encode()
-        if parts[0] == "block":
-            blk = next((b for b in self.chain if b["hash"] == parts[1]), None)
-            if blk is None:
-                return 404, text, b"Block not found"
-            if len(parts) == 2:
-                return 200, JSON, orjson.dumps(blk["header"])
-            if len(parts) == 4 and parts[2] == "txs":
-                start = int(parts[3])
-                return 200, JSON, orjson.dumps(blk["txs"][start : start + 25])
-        if parts[0] == "address" and parts[2:4] == ["txs", "chain"]:
-            addr = parts[1]
-            mine = [
-                tx
-                for b in reversed(self.chain)
-                for tx in b["txs"]
-                if addr
-                in {(v.get("prevout") or {}).get("scriptpubkey_address") for v in tx["vin"]}
-                | {o.get("scriptpubkey_address") for o in tx["vout"]}
-            ]
-            if len(parts) == 5:
-                last = next(i for i, tx in enumerate(mine) if tx["txid"] == parts[4])
-                mine = mine[last + 1 :]
-            return 200, JSON, orjson.dumps(mine[:25])
-        return 404, text, b"not found"
+
+class EsploraReplay:
+    """Blocks ``0..tip`` with multi-input transactions and coinbases (``txs_per_block`` in every ``busy_every``-th
+    block, three in the others); address histories newest first. ``reorg`` moves the replay to the recording of
+    the chain after that reorganisation."""
+
+    def __init__(self, blocks: int = 20, txs_per_block: int = 30, busy_every: int = 1) -> None:
+        self.scene = f"chain-{blocks}x{txs_per_block}" + (f"-every-{busy_every}" if busy_every != 1 else "")
+        self.faults = Faults()
+        self.model = EsploraChain(blocks, txs_per_block, busy_every) if recording_mode() else None
+        self.mismatches: list[str] = []  # shared by the recordings of every scene
+        self._open()
+        self.server = ReplayServer(respond=lambda req: self.recording.respond(req))
+        self.url = self.server.url
+
+    def _open(self) -> None:
+        directory = BODIES / "esplora" / self.scene
+        if self.model is not None:
+            self.recording = Recording.recorder(directory, self.model.handle, faults=self.faults)
+        else:
+            self.recording = Recording(directory, faults=self.faults)
+        self.recording.mismatches = self.mismatches
+        self.truth = _truth(directory, self.model)
+
+    def _finish(self) -> None:
+        if self.recording.upstream is not None:
+            self.recording.save()
+
+    @property
+    def tip(self) -> int:
+        return int(self.truth["tip"])
+
+    def expected(self, upto: int) -> set[Row]:
+        """The transfers of blocks ``0..upto``, by the reference pro-rata rule (``truth.json``)."""
+        return {row for block in self.truth["blocks"][: upto + 1] for row in _rows(block)}
+
+    def reorg(self, depth: int, new_blocks: int | None = None) -> None:
+        """Replace the last ``depth`` blocks with ``new_blocks`` other ones (default as many)."""
+        self._finish()
+        if self.model is not None:
+            self.model.reorg(depth, new_blocks)
+        self.scene += f"+reorg-{depth}" + (f"-to-{new_blocks}" if new_blocks is not None else "")
+        self._open()
+
+    def close(self) -> None:
+        self.server.close()
+        self._finish()
+        assert not self.mismatches, "requests the recording does not hold:\n" + "\n".join(self.mismatches[:5])

@@ -90,7 +90,7 @@ class TestTronContract(ChainAdapterContract):
 
     @pytest.fixture
     def adapter(self, grid: TronGridReplay) -> ChainAdapter:
-        return TronAdapter(grid.url, api_key="k", tokens=[USDT], retry=FAST_RETRY, timeout=5)
+        return TronAdapter(grid.url, api_key="test-key", tokens=[USDT], retry=FAST_RETRY, timeout=5)
 
     @pytest.fixture
     def busy_address(self) -> str:

@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
+import orjson
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import NullPool
 
 from chains.retry import RetryPolicy
 from chains.tron.adapter import TronAdapter
-from chains.tron.mappers import map_block, map_trc20_history
-from chains.types import MalformedResponse
+from chains.tron.mappers import map_block, map_trc20_history, trc20_index
+from chains.types import MalformedResponse, Transfer
+from registry.db.engine import session_scope
+from registry.sync.queries import insert_transfers
 from registry.sync.service import crawl, sync_network
 from tests.chains.evm_helpers import cursor, stored
 from tests.chains.fakes import USDT, USDT_HEX, TronGridReplay, body, tron_address
+from tests.chains.replay import JSON, ReplayServer, Reply
+from tests.registry.migration_db import migrate, scratch_database
 
 RETRY = RetryPolicy(attempts=3, base_seconds=0.01, max_seconds=0.05)
 
@@ -23,6 +32,12 @@ RETRY = RetryPolicy(attempts=3, base_seconds=0.01, max_seconds=0.05)
 @pytest.fixture
 def grid() -> Iterator[TronGridReplay]:
     g = TronGridReplay(blocks=30, page_size=3)
+    # The replay's truth numbers its token transfers 0; a TRC-20 transfer's index is derived from its token,
+    # parties and amount (``trc20_index``), on the sync and the crawl alike.
+    g.expected = {
+        (tx, trc20_index(asset, src, dst, amount) if asset != "native" else idx, src, dst, asset, amount)
+        for tx, idx, src, dst, asset, amount in g.expected
+    }
     yield g
     g.close()
 
@@ -34,8 +49,12 @@ def tron(grid: TronGridReplay, timeout: float = 5.0) -> TronAdapter:
 def test_recorded_block_maps_trx_and_usdt_and_skips_reverted_and_other_contracts() -> None:
     ref, transfers = map_block(body("tron_block.json"), frozenset({USDT_HEX}))
     assert ref.number == 62258314 and ref.parent_hash.startswith("0000000003b60c89")
-    assert [(t.asset, t.amount, t.idx) for t in transfers] == [("native", 5_000_000, 0), (USDT, 100_000_000, 0)]
+    assert [(t.asset, t.amount) for t in transfers] == [("native", 5_000_000), (USDT, 100_000_000)]
     trx, usdt = transfers
+    assert trx.idx == 0
+    # the same USDT transfer, as TronGrid's TRC-20 history of its receiver lists it: one key on both paths
+    [listed] = map_trc20_history(body("tron_trc20_page.json")["data"])
+    assert usdt.key == listed.key
     assert trx.from_address == "TQ7pF3NTDL2Tjz5rdJ6ECjQWjaWHpLZJMH"
     assert usdt.to_address == "TAVrrARNdnjHgCGMQYeQV7hv4PSu7mVsMj"
     assert usdt.time == datetime(2024, 6, 3, 12, 44, tzinfo=UTC)
@@ -116,3 +135,118 @@ def test_crawl_follows_fingerprint_pages_from_a_listed_address(grid: TronGridRep
 
     again = crawl(engine, [tron(grid)], hops=2, max_addresses=50)
     assert again[0].inserted == 0
+
+
+def _page_transfers(name: str) -> list[Transfer]:
+    return map_trc20_history(body(name)["data"])
+
+
+TWO_IN_ONE_TX = (
+    "tron_trc20_two_in_one_tx_sender_page.json",  # X's history: X→Y
+    "tron_trc20_two_in_one_tx_middle_page.json",  # Y's history: Y→Z, X→Y
+    "tron_trc20_two_in_one_tx_receiver_page.json",  # Z's history: Y→Z
+)
+
+
+def test_two_trc20_transfers_of_one_transaction_keep_two_keys_from_every_side() -> None:
+    """One transaction moving USDT X→Y and Y→Z (hand-made bodies in TronGrid's TRC-20 history shape, one per
+    account): X's and Z's pages each show one of them and must not give both the same ``(tron, tx, idx)``; Y's page
+    shows both and must give the keys the other two gave (the crawl and a re-crawl stay idempotent)."""
+    sender, middle, receiver = (_page_transfers(name) for name in TWO_IN_ONE_TX)
+    [x_to_y], [y_to_z] = sender, receiver
+    assert x_to_y.tx_id == y_to_z.tx_id
+    assert x_to_y.key != y_to_z.key
+    assert {t.key: (t.from_address, t.to_address, t.amount) for t in middle} == {
+        x_to_y.key: (x_to_y.from_address, x_to_y.to_address, 250_000_000),
+        y_to_z.key: (y_to_z.from_address, y_to_z.to_address, 249_000_000),
+    }
+    assert all(t.idx > 0 for t in middle)  # 0 is the TRX payment's index
+
+
+def test_two_trc20_transfers_of_one_transaction_are_both_stored(engine: Engine) -> None:
+    """Stored as a crawl stores them, the receiver's page first (the order that used to lose X→Y): two rows, and
+    the middle account's page adds nothing."""
+    sender, middle, receiver = (_page_transfers(name) for name in TWO_IN_ONE_TX)
+    with session_scope(engine) as s:
+        assert insert_transfers(s, receiver) == 1
+        assert insert_transfers(s, sender) == 1
+        assert insert_transfers(s, middle) == 0
+        s.commit()
+    rows = stored(engine, "tron")
+    assert sorted((r[2], r[3], r[5]) for r in rows) == sorted((t.from_address, t.to_address, t.amount) for t in middle)
+
+
+def _history_server(pages: list[list[dict[str, Any]]]) -> ReplayServer:
+    """TronGrid serving one account: an empty transaction list and ``pages`` of TRC-20 history (fingerprints)."""
+    head = body("tron_block.json")
+
+    def handle(method: str, path: str, query: dict[str, str], raw: bytes) -> Reply:
+        if path == "/walletsolidity/getnowblock":
+            return 200, JSON, orjson.dumps(head)
+        if path.endswith("/transactions/trc20"):
+            n = int(query.get("fingerprint", "0"))
+            meta: dict[str, Any] = {"at": 1717419300000, "page_size": len(pages[n])}
+            if n + 1 < len(pages):
+                meta["fingerprint"] = str(n + 1)
+            return 200, JSON, orjson.dumps({"data": pages[n], "success": True, "meta": meta})
+        if path.endswith("/transactions"):
+            return 200, JSON, orjson.dumps({"data": [], "success": True, "meta": {"at": 0, "page_size": 0}})
+        return 404, JSON, b"{}"
+
+    return ReplayServer(handle)
+
+
+def test_identical_transfers_of_one_transaction_split_across_pages_stay_two() -> None:
+    """A batch payout paying Y 5 USDT twice in one transaction, the two entries on two history pages: two
+    transfers, numbered across pages, the same on a second crawl."""
+    [entry] = body("tron_trc20_two_in_one_tx_sender_page.json")["data"]
+    entry = {**copy.deepcopy(entry), "value": "5000000"}
+    server = _history_server([[entry], [copy.deepcopy(entry)]])
+    try:
+        adapter = TronAdapter(server.url, tokens=[USDT], retry=RETRY, timeout=5)
+        first = adapter.activity(entry["to"], 0, 1, 100)
+        again = adapter.activity(entry["to"], 0, 1, 100)
+    finally:
+        server.close()
+    assert len({t.key for t in first.transfers}) == 2
+    assert [t.key for t in again.transfers] == [t.key for t in first.transfers]
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_migration_rekeys_stored_trc20_transfers(kind: str, tmp_path: Path) -> None:
+    """Rows stored under the old numbering (page order) get the index the mappers give now, on both databases
+    (SQL on PostgreSQL, so the two implementations are checked against each other), and a re-crawl adds nothing."""
+    with scratch_database(kind, tmp_path) as url:
+        _check_rekey(url)
+
+
+def _check_rekey(url: str) -> None:
+    migrate(url, "0009_faults")
+    middle = _page_transfers(TWO_IN_ONE_TX[1])
+    [twice] = _page_transfers(TWO_IN_ONE_TX[0])
+    native = Transfer("tron", "ab" * 32, 0, 7, twice.time, twice.from_address, twice.to_address, "native", 9)
+    old = [t._replace(idx=i) for i, t in enumerate(middle)]  # page order: 0, 1
+    old += [twice._replace(tx_id="cd" * 32, idx=i) for i in (0, 1)]  # identical transfers, one transaction
+    old.append(native)
+    engine = create_engine(url, poolclass=NullPool)
+    with engine.begin() as c:
+        for t in old:
+            c.execute(
+                text(
+                    "INSERT INTO transfer (network, tx_id, idx, block, block_time, from_address, to_address, asset, "
+                    "amount, value) VALUES ('tron', :tx, :idx, :b, :t, :f, :to, :a, :amt, :v)"
+                ),
+                {"tx": t.tx_id, "idx": t.idx, "b": t.block, "t": t.time, "f": t.from_address, "to": t.to_address,
+                 "a": t.asset, "amt": str(t.amount), "v": float(t.amount)},
+            )  # fmt: skip
+    migrate(url, "heads")
+    with engine.connect() as c:
+        got = {(tx, int(idx)) for tx, idx in c.execute(text("SELECT tx_id, idx FROM transfer"))}
+    engine.dispose()
+    # what a crawl of X's and of Z's page gives now, and of two identical transfers on one page
+    seen_apart = {t.key[1:] for name in (TWO_IN_ONE_TX[0], TWO_IN_ONE_TX[2]) for t in _page_transfers(name)}
+    pair = map_trc20_history([{**body(TWO_IN_ONE_TX[0])["data"][0], "transaction_id": "cd" * 32}] * 2)
+    want = seen_apart | {t.key[1:] for t in pair} | {(native.tx_id, 0)}
+    assert len(got) == len(old)
+    assert got == want
+    assert len({k for k in want if k[0] == "cd" * 32}) == 2

@@ -57,3 +57,30 @@ def screen_until_version(
         if int(data["registry_version"]) >= version or time.monotonic() > deadline:
             return data
         time.sleep(0.05)
+
+
+def delist(client: Client, asker: dict[str, str], confirmer: dict[str, str], listing_id: int, reason: str) -> Any:
+    """Delisting takes two supervisors: one asks (202, a pending request), another confirms."""
+    r = client.post(f"/v1/listings/{listing_id}/delist", json={"reason": reason}, headers=asker)
+    assert r.status_code == 202, r.text
+    assert r.json()["status"] == "pending" and r.json()["kind"] == "listing.delist"
+    return client.post(f"/v1/listings/{listing_id}/delist/confirm", json={}, headers=confirmer)
+
+
+def insert_case(engine: Any, number: str, *members: str, secrecy: str = "restricted") -> int:
+    """A case straight in the database with its members (normalised persons), for tests below the HTTP layer."""
+    from registry.auth.persons import normalize_holder
+    from registry.cases.tables import Case, CaseMember
+    from registry.db.engine import session_scope
+    from registry.db.types import utcnow
+
+    with session_scope(engine) as s:
+        case = Case(
+            number=number, title=f"case {number}", secrecy=secrecy, created_by=1, created_org="FIU", created_at=utcnow()
+        )
+        s.add(case)
+        s.flush()
+        assert case.id is not None
+        for m in members:
+            s.add(CaseMember(case_id=case.id, person=normalize_holder(m) or m, added_by="test", added_at=utcnow()))
+        return case.id

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
 import pytest
 from eth_utils import to_checksum_address
 from hypothesis import given
@@ -30,7 +34,12 @@ VALID = [
         "btc",
         "bc1p5d7rjq7g6rdk2yhzks9smlaqtedr4dekq08ge8ztwac72sfr9rusxg3297",
     ),
-    ("qpf2cphc5dkuclkqur7lhj2yuqq9pk3hmukle77vhq", "bch", "bch", "qpf2cphc5dkuclkqur7lhj2yuqq9pk3hmukle77vhq"),
+    (
+        "qpf2cphc5dkuclkqur7lhj2yuqq9pk3hmukle77vhq",
+        "bch",
+        "bch",
+        "bitcoincash:qpf2cphc5dkuclkqur7lhj2yuqq9pk3hmukle77vhq",
+    ),
     ("LNf2JDiuunBz7GMDKFYHN4rq5meXWxiwfb", "ltc", "ltc", "LNf2JDiuunBz7GMDKFYHN4rq5meXWxiwfb"),
     ("rnXyVQzgxZe7TR1EPzTkGj2jxH4LMJYh66", "xrp", "xrp", "rnXyVQzgxZe7TR1EPzTkGj2jxH4LMJYh66"),
     ("t1MMXtBrSp1XG38Lx9cePcNUCJj5vdWfUWL", "zec", "zec", "t1MMXtBrSp1XG38Lx9cePcNUCJj5vdWfUWL"),
@@ -98,4 +107,69 @@ def test_arbitrary_text_never_crashes(text: str) -> None:
     try:
         normalize(text)
     except AddressError as e:
-        assert e.reason in ("checksum", "length", "prefix", "characters", "format", "chain")
+        assert e.reason in ("checksum", "length", "prefix", "characters", "format", "chain", "network")
+
+
+VECTORS = Path(__file__).parent / "vectors"
+
+
+def _vectors(name: str) -> Any:
+    data = json.loads((VECTORS / name).read_text())
+    assert data["source"], f"{name} names where its vectors come from"
+    return data
+
+
+CASHADDR = _vectors("cashaddr.json")
+TESTNETS = _vectors("testnets.json")
+
+
+def test_cashaddr_and_legacy_forms_of_one_address_are_one_key() -> None:
+    """The spec's translation table: the legacy and CashAddr forms, with or without prefix, in either case, give
+    one key, so a listing in one form matches a screening in the other."""
+    for legacy, cashaddr in CASHADDR["translation"]["pairs"]:
+        forms = [legacy, cashaddr, cashaddr.removeprefix("bitcoincash:"), cashaddr.upper()]
+        keys = {normalize(f, "bch").address for f in forms}
+        assert keys == {cashaddr}, (legacy, keys)
+
+
+def test_cashaddr_spec_and_cashtokens_vectors_are_accepted() -> None:
+    """Hashes of 20 to 64 bytes as the size bits say (P2SH32 among them); token-aware types fold onto P2PKH/P2SH."""
+    for raw, canonical in CASHADDR["valid"]["cases"]:
+        assert normalize(raw, "bch").address == canonical, raw
+        n = normalize(raw)  # a prefixed or 42/61-character CashAddr is recognised without a chain
+        assert (n.chain, n.address) == ("bch", canonical), raw
+
+
+def test_cashaddr_refusals_name_the_reason() -> None:
+    """Mixed case, test networks, foreign prefixes, bad checksums, and a version byte whose size bits contradict
+    the hash or whose type is not a payment address."""
+    wrong = []
+    for raw, reason, why in CASHADDR["invalid"]["cases"]:
+        try:
+            got = normalize(raw, "bch").address
+        except AddressError as e:
+            if e.reason != reason:
+                wrong.append((why, raw, f"{e.reason} instead of {reason}: {e.message}"))
+        else:
+            wrong.append((why, raw, f"accepted as {got}"))
+    assert wrong == []
+
+
+def test_testnet_and_regtest_addresses_are_refused_as_not_mainnet() -> None:
+    """Bitcoin Core's and Litecoin Core's testnet/signet/regtest vectors: reason ``network``, with or without a
+    chain, never ``characters`` or another chain's address."""
+    wrong = []
+    for raw, chain, why in TESTNETS["refused"]:
+        for asked in (chain, None):
+            if asked is None and raw[0] == "Q":
+                continue  # Litecoin's testnet P2SH has no form that tells its chain: given without one, ``format``
+            try:
+                got = normalize(raw, asked).address
+            except AddressError as e:
+                if e.reason != "network" or "mainnet" not in e.message:
+                    wrong.append((why, raw, asked, f"{e.reason}: {e.message}"))
+            else:
+                wrong.append((why, raw, asked, f"accepted as {got}"))
+    assert wrong == []
+    for raw, chain, why in TESTNETS["mainnet"]:
+        assert normalize(raw, chain).chain == chain, why

@@ -7,25 +7,13 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
-from registry.audit.service import CLI, record, verify
+from registry.audit.service import CLI, verify
 from registry.auth.service import create_key, revoke_key
 from registry.db.engine import session_scope
+from tests.registry import audit_helpers as dba
 
-
-def _some_events(engine: Engine, n: int = 5) -> None:
-    with session_scope(engine) as s:
-        for i in range(n):
-            record(s, CLI, "test.event", "thing", str(i), {"v": i}, {"v": i + 1, "note": "ünïcødé"})
-
-
-def _drop_guards(engine: Engine) -> None:
-    """What an attacker with database rights would do first."""
-    with engine.begin() as c:
-        if engine.dialect.name == "postgresql":
-            c.execute(text("DROP TRIGGER audit_event_append_only ON audit_event"))
-        else:
-            c.execute(text("DROP TRIGGER audit_event_no_update"))
-            c.execute(text("DROP TRIGGER audit_event_no_delete"))
+_some_events = dba.some_events
+_drop_guards = dba.drop_event_guards  # what an attacker with database rights would do first
 
 
 def test_key_changes_are_audited_and_chain_verifies(engine: Engine) -> None:

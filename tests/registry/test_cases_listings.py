@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from fastapi.testclient import TestClient
 
 from tests.conftest import Keys
-from tests.registry.helpers import approve, new_case, screen_until_version, submit
+from tests.registry.helpers import approve, delist, new_case, screen_until_version, submit
 
 ADDR = "0x1111111111111111111111111111111111111111"
 
@@ -63,7 +63,7 @@ def test_reject_and_delist_need_a_reason(app_client: TestClient, keys: Keys) -> 
     hit = screen_until_version(app_client, bank, b["address"], approved["registry_version"])
     assert hit["direct"]
     assert app_client.post(f"/v1/listings/{b['id']}/delist", json={}, headers=sup).status_code == 422
-    r = app_client.post(f"/v1/listings/{b['id']}/delist", json={"reason": "court acquittal"}, headers=sup)
+    r = delist(app_client, sup, keys.headers("supervisor"), b["id"], "court acquittal")
     assert r.status_code == 200 and r.json()["status"] == "delisted"
     gone = screen_until_version(app_client, bank, b["address"], r.json()["registry_version"])
     assert gone["direct"] == [] and gone["action"] == "allow"

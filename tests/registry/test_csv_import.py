@@ -83,4 +83,4 @@ def test_import_is_all_or_nothing_over_the_api(app_client: TestClient, keys: Key
     assert [x["status"] for x in view["listings"]] == ["pending"] * 3
     # the same file again: every row is already pending in this case
     assert app_client.post(url, content=(HEADER + "".join(GOOD)).encode(), headers=inv).status_code == 409
-    assert app_client.post(url, content=b"{}", headers={**inv, "Content-Type": "application/json"}).status_code == 422
+    assert app_client.post(url, content=b"{}", headers={**inv, "Content-Type": "application/json"}).status_code == 415

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import time
+from datetime import UTC, datetime
 
 from fastapi.testclient import TestClient
 from sqlalchemy import text
@@ -35,19 +37,20 @@ def _listed(app_client: TestClient, keys: Keys, address: str = LISTED, **kw: obj
 
 
 def test_result_shape_and_no_case_data(app_client: TestClient, keys: Keys) -> None:
+    before = datetime.now(UTC).replace(microsecond=0)
     bank, version = _listed(app_client, keys, category="terrorist_financing", confidence=100)
+    after = datetime.now(UTC)
     r = screen_until_version(app_client, bank, LISTED, version)
     assert set(r) == FIELDS
+    # terrorist_financing is severity severe (100) with mandated action block (the taxonomy in the README).
     assert r["chain"] == "tron" and r["risk_score"] == 100
     assert r["risk_level"] == "severe" and r["action"] == "block"
-    assert r["direct"] == [
-        {
-            "category": "terrorist_financing",
-            "source": "fiu",
-            "confidence": 100,
-            "listed_since": r["direct"][0]["listed_since"],
-        }
-    ]
+    [direct] = r["direct"]
+    listed_since = direct.pop("listed_since")
+    assert direct == {"category": "terrorist_financing", "source": "fiu", "confidence": 100}
+    # The approval time, as UTC with a Z, taken by the test's own clock around the approval.
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", listed_since), listed_since
+    assert before <= datetime.fromisoformat(listed_since.replace("Z", "+00:00")) <= after
     assert r["exposure"] == {"incoming": [], "outgoing": []}
     raw = app_client.post("/v1/screen", json={"address": LISTED}, headers=bank).text
     for secret in ("SECRET-CASE-77", "Steppe", "informant", "Criminal Procedure", "case", "evidence", "submitted"):

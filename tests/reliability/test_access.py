@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import Keys
@@ -22,13 +23,21 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/screen/batch"): {"bank"},
     ("GET", "/v1/categories"): ANY,
     ("POST", "/v1/cases"): {"investigator"},
+    ("GET", "/v1/cases"): {"investigator", "supervisor"},
     ("GET", "/v1/cases/{case_id}"): {"investigator", "supervisor"},
+    ("POST", "/v1/cases/{case_id}/members"): {"investigator", "supervisor"},
     ("POST", "/v1/cases/{case_id}/listings"): {"investigator"},
     ("POST", "/v1/cases/{case_id}/listings/import"): {"investigator"},
     ("GET", "/v1/listings/pending"): {"supervisor"},
     ("POST", "/v1/listings/{listing_id}/approve"): {"supervisor"},
     ("POST", "/v1/listings/{listing_id}/reject"): {"supervisor"},
     ("POST", "/v1/listings/{listing_id}/delist"): {"supervisor"},
+    ("POST", "/v1/listings/{listing_id}/delist/confirm"): {"supervisor"},
+    ("GET", "/v1/requests"): {"supervisor"},
+    ("POST", "/v1/requests/{request_id}/cancel"): {"supervisor"},
+    ("POST", "/v1/entities"): {"investigator", "supervisor"},
+    ("GET", "/v1/entities/{entity_id}"): {"investigator", "supervisor"},
+    ("POST", "/v1/entities/{entity_id}/addresses"): {"investigator", "supervisor"},
     ("GET", "/v1/addresses/{chain}/{address}"): {"bank", "investigator", "supervisor"},
     ("POST", "/v1/cases/{case_id}/domains"): {"investigator"},
     ("GET", "/v1/domains"): {"investigator", "supervisor"},
@@ -36,6 +45,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/domains/{domain_id}/approve"): {"supervisor"},
     ("POST", "/v1/domains/{domain_id}/reject"): {"supervisor"},
     ("POST", "/v1/domains/{domain_id}/delist"): {"supervisor"},
+    ("POST", "/v1/domains/{domain_id}/delist/confirm"): {"supervisor"},
     ("POST", "/v1/domains/check"): ANY,
     ("GET", "/v1/blocklist"): {"isp"},
     ("GET", "/v1/blocklist/changes"): {"isp"},
@@ -43,6 +53,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/blocklist/public-key"): {"isp"},
     ("GET", "/v1/licensed"): ANY,
     ("POST", "/v1/licensed/{firm_id}/domains"): {"supervisor"},
+    ("POST", "/v1/licensed/domains/{domain}/confirm"): {"supervisor"},
     ("GET", "/v1/jobs"): {"admin"},
     ("GET", "/v1/audit"): {"admin"},
     ("GET", "/healthz"): PUBLIC,
@@ -55,6 +66,9 @@ SAMPLES = {
     "listing_id": "1",
     "domain_id": "1",
     "firm_id": "1",
+    "request_id": "1",
+    "entity_id": "1",
+    "domain": "example.kz",
     "chain": "eth",
     "address": "0x8589427373d6d84e98730d7795d8f6f8731fda16",
 }
@@ -95,3 +109,67 @@ def test_every_route_enforces_its_roles(app_client: TestClient, keys: Keys) -> N
                 assert r.status_code not in (401, 403), (method, path, role, r.status_code, r.text[:200])
             else:
                 assert r.status_code == 403, (method, path, role, r.status_code, r.text[:200])
+
+
+LISTED = "0x8589427373d6d84e98730d7795d8f6f8731fda16"
+CSV = b"address,category,confidence,legal_basis\nTBHTJqAy4DhHhmT3dNceJYNRz4SdLofLre,fraud,70,CPC art. 230\n"
+
+
+@pytest.mark.parametrize("secrecy", ["restricted", "secret"])
+def test_case_data_is_for_members_and_supervisors(app_client: TestClient, keys: Keys, secrecy: str) -> None:
+    """Every route that reads or changes case data, as a member, a non-member investigator and a supervisor.
+
+    A non-member gets 403 for an ordinary case and 404 for a secret one (its existence is case data too)."""
+    member = keys.headers("investigator", holder="Marat Member")
+    outsider = keys.headers("investigator", holder="Olga Outsider")
+    sup = keys.headers("supervisor", holder="Saule Supervisor")
+    denied = 404 if secrecy == "secret" else 403
+    case = app_client.post(
+        "/v1/cases", json={"number": f"A-{secrecy}", "title": "ring", "secrecy": secrecy}, headers=member
+    ).json()
+    cid = case["id"]
+    listing = {"address": LISTED, "category": "fraud", "confidence": 70, "legal_basis": "CPC art. 230"}
+    domain = {"domain": f"{secrecy}-swap.com", "legal_basis": "unlicensed exchange"}
+
+    # the member reads and changes the case
+    got = app_client.get(f"/v1/cases/{cid}", headers=member)
+    assert got.status_code == 200 and [m["person"] for m in got.json()["members"]] == ["marat member"]
+    lid = app_client.post(f"/v1/cases/{cid}/listings", json=listing, headers=member).json()["id"]
+    did = app_client.post(f"/v1/cases/{cid}/domains", json=domain, headers=member).json()["id"]
+    assert app_client.get("/v1/cases", headers=member).json()[0]["id"] == cid
+    assert [d["id"] for d in app_client.get("/v1/domains", headers=member).json()] == [did]
+
+    # the outsider neither reads nor changes it, nor sees it in lists
+    csv_headers = {**outsider, "Content-Type": "text/csv"}
+    assert app_client.get(f"/v1/cases/{cid}", headers=outsider).status_code == denied
+    assert app_client.post(f"/v1/cases/{cid}/listings", json=listing, headers=outsider).status_code == denied
+    assert app_client.post(f"/v1/cases/{cid}/listings/import", content=CSV, headers=csv_headers).status_code == denied
+    assert app_client.post(f"/v1/cases/{cid}/domains", json=domain, headers=outsider).status_code == denied
+    body = {"holder": "Olga Outsider"}
+    assert app_client.post(f"/v1/cases/{cid}/members", json=body, headers=outsider).status_code == denied
+    assert app_client.get("/v1/cases", headers=outsider).json() == []
+    assert app_client.get("/v1/domains", headers=outsider).json() == []
+    assert app_client.get(f"/v1/domains/{did}", headers=outsider).status_code == 404
+    view = app_client.get(f"/v1/addresses/eth/{LISTED}", headers=outsider).json()
+    [ref] = view["listings"]
+    assert ref["restricted"] is True and ref["case_id"] is None and ref["case_number"] is None
+    assert ref["legal_basis"] == "" and ref["category"] == "fraud"
+    mine = app_client.get(f"/v1/addresses/eth/{LISTED}", headers=member).json()["listings"]
+    assert mine[0]["case_id"] == cid and mine[0]["restricted"] is False
+
+    # a supervisor reads every case, secret ones included, and its domain entries
+    assert app_client.get(f"/v1/cases/{cid}", headers=sup).status_code == 200
+    assert app_client.get(f"/v1/domains/{did}", headers=sup).status_code == 200
+    assert {c["id"] for c in app_client.get("/v1/cases", headers=sup).json()} == {cid}
+    assert app_client.get(f"/v1/addresses/eth/{LISTED}", headers=sup).json()["listings"][0]["case_id"] == cid
+    assert app_client.get("/v1/listings/pending", headers=sup).json()[0]["id"] == lid
+
+    # once a member adds the outsider (normalised name), they are in
+    added = app_client.post(f"/v1/cases/{cid}/members", json={"holder": "  OLGA  outsider "}, headers=member)
+    assert added.status_code == 201 and added.json()["person"] == "olga outsider"
+    assert app_client.get(f"/v1/cases/{cid}", headers=outsider).status_code == 200
+    assert app_client.post(f"/v1/cases/{cid}/listings/import", content=CSV, headers=csv_headers).status_code == 201
+    # nobody is added twice, and only holders of a live investigator key can be added
+    assert app_client.post(f"/v1/cases/{cid}/members", json=body, headers=member).status_code == 409
+    nobody = {"holder": "Nobody Atall"}
+    assert app_client.post(f"/v1/cases/{cid}/members", json=nobody, headers=member).status_code == 404

@@ -9,7 +9,6 @@ from registry.screening.policy import (
     ACTIONS,
     LEVELS,
     ExposurePolicy,
-    direct_verdict,
     exposure_verdicts,
     level_for_score,
     levels_for_scores,
@@ -80,5 +79,7 @@ def test_verdict_from_hits_keeps_the_direct_verdict_and_attaches_exposure() -> N
     hit = DirectHit("illegal_mining", "fiu", 70, "2026-01-01T00:00:00Z", None)
     exposure = {"incoming": [{"category": "sanctions", "share": 1.0, "min_hops": 1}], "outgoing": []}
     v = verdict_from_hits((hit,), exposure)
-    assert (v.risk_score, v.risk_level, v.action) == (*direct_verdict(["illegal_mining"]),)
+    # By hand from the taxonomy: illegal_mining is severity low (25) with mandated action review; the sanctions
+    # exposure (which alone would block) is attached but does not change the direct verdict here.
+    assert (v.risk_score, v.risk_level, v.action) == (25, "low", "review")
     assert v.exposure == exposure

@@ -17,7 +17,7 @@ from registry.db.lease import acquire, current_holder, release
 from registry.errors import Conflict
 from registry.scoring import queries
 from registry.scoring.jobs import Debounce, jobs, make_job
-from registry.scoring.service import rescore
+from registry.scoring.service import RunSummary, rescore
 from registry.scoring.settings import AssetPrice, ScoringSettings
 from registry.scoring.snapshot import load_exposure
 from registry.screening.snapshot import SnapshotHolder, Verdict
@@ -175,27 +175,68 @@ def test_expired_lease_is_taken_over(engine: Engine, scoring: ScoringSettings) -
     assert rescore(engine, scoring, "t1").scored == 0
 
 
-def test_concurrent_rescorings_one_wins(engine: Engine, scoring: ScoringSettings) -> None:
+def test_concurrent_rescorings_one_wins_the_others_are_refused_and_scores_are_stored_once(
+    engine: Engine, scoring: ScoringSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three rescorings at once: exactly one runs, two get ``Conflict`` while it holds the lease, one run is
+    recorded and its scores are stored once.
+
+    The winner is held inside ``store_scores`` until both others have been refused (or 5 s passed), so the three
+    overlap for certain: without the hold a fast winner could finish before the others start, and a second win
+    would be a correct sequential run, not a race lost.
+    """
     add_listing(engine, L, "fraud")
-    add_transfers(engine, [(L, addr(100 + i), 1) for i in range(200)])
+    receivers = [addr(100 + i) for i in range(200)]
+    add_transfers(engine, [(L, r, 1) for r in receivers])
+    with engine.connect() as c:
+        registry_before = queries.counters(c)[state.REGISTRY]
+    refused = threading.Semaphore(0)
+    real_store = queries.store_scores
+    stores: list[int] = []
+
+    def held_store(session: Any, run_id: int, rows: Any) -> int:
+        stores.append(run_id)
+        for _ in range(2):  # both others refused while this run holds the lease
+            refused.acquire(timeout=5)
+        return real_store(session, run_id, rows)
+
+    monkeypatch.setattr(queries, "store_scores", held_store)
     results: list[object] = []
+    start = threading.Barrier(3)
 
     def go() -> None:
+        start.wait()
         try:
             results.append(rescore(engine, scoring, "t1"))
         except Conflict as e:
             results.append(e)
+            refused.release()
 
     threads = [threading.Thread(target=go) for _ in range(3)]
     for t in threads:
         t.start()
     for t in threads:
-        t.join()
-    assert len(results) == 3
-    assert any(not isinstance(r, Conflict) for r in results)
+        t.join(timeout=60)
+    won = [r for r in results if isinstance(r, RunSummary)]
+    lost = [r for r in results if isinstance(r, Conflict)]
+    assert len(results) == 3 and len(won) == 1 and len(lost) == 2, results
+    assert all("another rescoring is running" in e.message for e in lost)
+    [winner] = won
+    assert stores == [winner.run_id]  # the losers never reached the store
     with session_scope(engine) as s:
-        runs = s.execute(text("SELECT status FROM scoring_run")).scalars().all()
-    assert set(runs) <= {"done"} and len(runs) == sum(not isinstance(r, Conflict) for r in results)
+        runs = s.execute(text("SELECT id, status FROM scoring_run")).all()
+        scores = s.execute(text("SELECT address, run_id, risk_score, action FROM address_score")).all()
+        audited = s.execute(text("SELECT entity_id FROM audit_event WHERE action = 'scores.rescore'")).all()
+        registry_after = queries.counters(s.connection())[state.REGISTRY]
+    assert [(int(i), st) for i, st in runs] == [(winner.run_id, "done")]
+    # Each receiver got all its money from the fraud listing one hop away: 80 (fraud is high), review. The
+    # listed payer has no exposure of its own; its direct verdict comes from the listing, not from a score row.
+    assert winner.scored == 200 and len(scores) == 200
+    assert sorted(a for a, *_ in scores) == sorted(receivers)
+    assert {(int(r), int(sc), act) for _, r, sc, act in scores} == {(winner.run_id, 80, "review")}
+    assert [a[0] for a in audited] == [str(winner.run_id)]
+    assert registry_after == registry_before + 1  # one store, one bump
+    assert current_holder(engine, queries.LEASE) is None
 
 
 def test_failed_run_is_recorded_and_releases_lease(
@@ -345,8 +386,9 @@ def test_jobs_contract(settings: Settings) -> None:
     assert spec.id == "scoring:rescore" and spec.seconds > 0 and callable(spec.func)
 
 
-def test_loading_holds_no_write_lock(engine: Engine) -> None:
-    """A rescoring reads for seconds; on SQLite it must not hold the write lock the app's transactions take."""
+def test_a_read_only_connection_in_mid_read_does_not_block_writes(engine: Engine) -> None:
+    """A rescoring reads for seconds through ``read_only(engine)``; on SQLite that connection must not hold the
+    write lock the app's transactions take. (This checks the connection the loader uses, not a whole rescoring.)"""
     add_transfers(engine, [(L, A, 1)])
     with read_only(engine).connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM transfer")).scalar_one() == 1

@@ -1,0 +1,1 @@
+"""Decisions that need a second person: pending requests that another person confirms (four eyes)."""

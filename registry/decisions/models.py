@@ -1,0 +1,33 @@
+"""API models of decision requests (what a supervisor sees in the queue of decisions waiting for a second person)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class DecisionRequestPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    kind: str = Field(description="listing.delist | domain.delist | licensed_domain.map")
+    target: str = Field(description="the listing id, the domain entry id, or the domain name")
+    payload: dict[str, Any]
+    reason: str
+    status: str = Field(description="pending | confirmed | cancelled")
+    requested_holder: str = Field(description="the person who asked")
+    requested_at: datetime
+    decided_holder: str | None = Field(description="the second person, who confirmed or cancelled")
+    decided_at: datetime | None
+    decision_note: str | None
+
+
+class RequestNote(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    note: str | None = Field(None, max_length=1000)
+
+
+class CancelRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    reason: str = Field(min_length=1, max_length=1000, description="why; kept in the audit log")

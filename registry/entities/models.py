@@ -1,0 +1,50 @@
+"""API models of entities: who is behind wallet addresses (and, through the blocklist, exchanger domains).
+
+``EntityPublic`` is the short form a domain entry embeds; ``EntityDetail`` is what ``GET /v1/entities/{id}`` gives
+investigators and supervisors, with the licensed-service flag that stops taint in exposure.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class EntityAddressPublic(BaseModel):
+    chain: str = Field(description="the chain family it is stored under: btc, tron, evm, …")
+    address: str
+
+
+class EntityPublic(BaseModel):
+    id: int
+    name: str
+    kind: str
+    addresses: list[EntityAddressPublic]
+
+
+class EntityDetail(EntityPublic):
+    model_config = ConfigDict(from_attributes=True)
+    licensed_service: bool = Field(description="a regulated service: exposure does not propagate through it")
+    licence_number: str | None
+    created_at: datetime
+
+
+class EntityCreate(BaseModel):
+    """A new entity. Marking one a licensed service changes the exposure banks see, so it is not done here (one
+    person, one request) but with ``registry entities licensed``."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    name: str = Field(min_length=1, max_length=200, description="e.g. 'Shadow OTC Almaty'")
+    kind: Literal["exchanger", "exchange", "mixer", "service", "other"] = "other"
+
+
+class EntityAddressCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    address: str = Field(min_length=1, max_length=128)
+    chain: str | None = Field(None, max_length=16, description="btc, tron, eth, bsc, …; omitted: detected")
+
+
+class EntityAddressLink(EntityAddressPublic):
+    entity_id: int

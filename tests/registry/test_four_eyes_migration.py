@@ -1,0 +1,80 @@
+"""The four-eyes migration on a database that already holds keys, cases, listings and domains: holders are
+normalised, makers are copied onto their rows, creators become members (both databases)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic import command
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+from registry.db.migrate import alembic_config
+from tests.conftest import pg_admin_url
+
+
+def _migrate(url: str, target: str) -> None:
+    engine = create_engine(url, poolclass=NullPool)
+    with engine.begin() as conn:
+        cfg = alembic_config(url)
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, target)
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> object:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'old.sqlite3'}"
+        return
+    admin = pg_admin_url()
+    if admin is None:
+        pytest.skip("REGISTRY_TEST_POSTGRES_URL not set")
+    import uuid
+
+    name = f"rr_mig_{uuid.uuid4().hex[:10]}"
+    admin_engine = create_engine(admin, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    with admin_engine.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(admin).set(database=name).render_as_string(hide_password=False)
+    with admin_engine.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin_engine.dispose()
+
+
+def test_existing_data_is_carried_over(empty_url: str) -> None:
+    _migrate(empty_url, "0006_merge")
+    engine = create_engine(empty_url, poolclass=NullPool)
+    now = "2026-01-01 00:00:00+00:00"
+    with engine.begin() as c:
+        c.execute(
+            text(
+                "INSERT INTO api_key (id, prefix, digest, role, org, holder, created_at) VALUES "
+                "(1, 'rk_a', 'd1', 'investigator', 'FIU', '  Alice   SMITH ', :t), "
+                "(2, 'rk_b', 'd2', 'supervisor', 'FIU', 'Ａｌｉｃｅ smith', :t)"
+            ),
+            {"t": now},
+        )
+        c.execute(
+            text(
+                "INSERT INTO cases (id, number, title, secrecy, created_by, created_org, created_at) "
+                "VALUES (1, 'C-1', 't', 'secret', 1, 'FIU', :t)"
+            ),
+            {"t": now},
+        )
+        c.execute(
+            text(
+                "INSERT INTO listing (id, case_id, chain, family, address, category, confidence, source, legal_basis, "
+                "evidence_note, status, submitted_by, created_at) VALUES "
+                "(1, 1, 'eth', 'evm', '0xab', 'fraud', 70, 'fiu', 'b', '', 'pending', '1', :t)"
+            ),
+            {"t": now},
+        )
+    _migrate(empty_url, "heads")
+    with engine.connect() as c:
+        assert [h for (h,) in c.execute(text("SELECT holder FROM api_key ORDER BY id"))] == ["alice smith"] * 2
+        assert c.execute(text("SELECT submitted_holder FROM listing")).scalar() == "alice smith"
+        assert c.execute(text("SELECT case_id, person FROM case_member")).all() == [(1, "alice smith")]
+    engine.dispose()
