@@ -25,7 +25,10 @@ class BlocklistSettings(BaseSettings):
             "(PKCS#8); empty in development means a key kept in var/blocklist_signing_key"
         ),
     )
-    register_url: str = Field("https://publicreg.myafsa.com", description="base URL of the AFSA public register")
+    register_url: str = Field(
+        "https://publicreg.myafsa.com",
+        description="base URL of the AFSA public register (or a mirror of it); empty turns the scheduled refresh off",
+    )
     register_sections: str = Field(
         "dasp,fintech", description="comma-separated register sections to fetch (dasp, fintech, authorised)"
     )

@@ -110,6 +110,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     errors.install(app)
     for router in _routers():
         app.include_router(router, responses=errors.COMMON_ERRORS)
+    # Innermost (added first): the screening fast path and the feed's 304 shortcut never pass through it.
+    app.add_middleware(JsonBodies, raw_routes=_raw_body_routes(app))
     for hook in STARTUP_HOOKS:
         module, _, func = hook.partition(":")
         getattr(importlib.import_module(module), func)(app, ctx)
@@ -117,7 +119,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     _install_docs(app)
     from registry.screening.routes import screen, screen_batch
 
-    app.add_middleware(JsonBodies, raw_routes=_raw_body_routes(app))
     app.add_middleware(FastPath, routes={"/v1/screen": screen, "/v1/screen/batch": screen_batch})
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestObserver, access_log=settings.access_log)
@@ -164,7 +165,7 @@ def _install_docs(app: FastAPI) -> None:
             swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
             swagger_favicon_url=f"{DOCS_ASSETS}/favicon.png",
             # no validator badge: it would fetch validator.swagger.io
-            swagger_ui_parameters={"validatorUrl": None, "persistAuthorization": True},
+            swagger_ui_parameters={"validatorUrl": None},
         )
 
     async def redoc() -> HTMLResponse:

@@ -151,7 +151,9 @@ def install(app: FastAPI) -> None:
     async def on_http(_req: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         code = _HTTP_CODES.get(exc.status_code, "http_error")
-        return error_response(exc.status_code, code, str(exc.detail))
+        resp = error_response(exc.status_code, code, str(exc.detail))
+        resp.headers.update(exc.headers or {})  # e.g. the Allow of a 405
+        return resp
 
     async def on_database_down(req: Request, exc: Exception) -> Response:
         log.warning(
@@ -191,7 +193,7 @@ def validation_item(e: Any) -> dict[str, Any]:
 class ErrorDetails(BaseModel):
     """Always an object; an error carries the keys that apply to it (and may carry others)."""
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    model_config = ConfigDict(extra="allow")
     field: str | None = Field(None, description="the field at fault (dotted path, e.g. evidence.note)")
     in_: str | None = Field(None, alias="in", description="where the field is: body, query or path")
     reason: str | None = Field(

@@ -22,7 +22,8 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -47,19 +48,17 @@ def _csv() -> bytes:
     return (HEADER + "".join(f"0x{i + 1:040x},eth,money_mule,40,art. 218,batch {i}\n" for i in range(ROWS))).encode()
 
 
-def _watch(db_url: str, engine: Engine) -> Callable[[], int]:
+@contextmanager
+def _watch(db_url: str, engine: Engine) -> Iterator[Callable[[], int]]:
     """Bytes the database has written so far, as seen from outside the server's transaction."""
     url = make_url(db_url)
     if url.get_backend_name() == "sqlite":
         wal = Path(f"{url.database}-wal")
-        return lambda: wal.stat().st_size if wal.exists() else 0
-    conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        yield lambda: wal.stat().st_size if wal.exists() else 0
+        return
     q = text("SELECT pg_relation_size('listing') + pg_relation_size('audit_event')")
-
-    def written() -> int:
-        return int(conn.execute(q).scalar_one())
-
-    return written
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        yield lambda: int(conn.execute(q).scalar_one())
 
 
 def _counts(engine: Engine, case_id: int) -> tuple[int, int]:
@@ -79,9 +78,8 @@ def test_sigkill_while_the_import_is_written_leaves_all_or_nothing(
     outcome: list[object] = []
     server = start_server(db_url, tmp_path, env)
     try:
-        with server.client() as http:
+        with server.client() as http, _watch(db_url, engine) as written:
             case = new_case(http, inv)
-            written = _watch(db_url, engine)
             threshold = SQLITE_FIRST_WRITE_BYTES if db_url.startswith("sqlite") else 0
             base = written()
 

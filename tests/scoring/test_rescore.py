@@ -211,6 +211,8 @@ def test_concurrent_rescorings_one_wins_the_others_are_refused_and_scores_are_st
         except Conflict as e:
             results.append(e)
             refused.release()
+        except Exception as e:  # reported by the assertions below, not lost in the thread
+            results.append(e)
 
     threads = [threading.Thread(target=go) for _ in range(3)]
     for t in threads:
