@@ -42,17 +42,6 @@ class DomainApproval(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     reason: str | None = Field(None, min_length=1, max_length=1000, description="optional; kept in the audit log")
-    note: str | None = Field(
-        None,
-        min_length=1,
-        max_length=1000,
-        description="another name of reason, as listings accept",
-        json_schema_extra={"deprecated": True},
-    )
-
-    @property
-    def text(self) -> str | None:
-        return self.reason or self.note
 
 
 class DomainCheck(BaseModel):

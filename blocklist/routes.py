@@ -219,7 +219,7 @@ def approve_domain(
     domain_id: RowId, session: SessionDep, p: SupervisorKey, body: DomainApproval | None = None
 ) -> DomainPublic:
     """``reason`` is optional, as for a listing; rejecting and delisting require one."""
-    return domains.approve(session, domain_id, p, (body.text if body else None) or "")
+    return domains.approve(session, domain_id, p, body.reason if body else None)
 
 
 @router.post("/v1/domains/{domain_id}/reject", operation_id="reject_domain", summary="Reject a pending domain")

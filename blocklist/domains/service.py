@@ -193,7 +193,14 @@ def list_domains(session: Session, status: str | None, after_id: int, limit: int
 
 
 def _decide(
-    session: Session, domain_id: int, who: Principal, reason: str, frm: str, to: str, *, maker: str | None = None
+    session: Session,
+    domain_id: int,
+    who: Principal,
+    reason: str | None,
+    frm: str,
+    to: str,
+    *,
+    maker: str | None = None,
 ) -> BlocklistDomain:
     """Move an entry from ``frm`` to ``to``: four eyes by person against ``maker`` (the submitter unless given),
     then a conditional UPDATE so that exactly one of concurrent decisions wins."""
@@ -215,7 +222,7 @@ def _decide(
             "status": to,
             "approved_by": who.ref,
             "decided_holder": person,
-            "decision_reason": reason.strip()[:1000],
+            "decision_reason": (reason or "").strip()[:1000] or None,
             "decided_at": utcnow(),
         },
     )
@@ -226,7 +233,7 @@ def _decide(
     return e
 
 
-def approve(session: Session, domain_id: int, who: Principal, reason: str) -> DomainPublic:
+def approve(session: Session, domain_id: int, who: Principal, reason: str | None) -> DomainPublic:
     e = _get(session, domain_id)
     # A licence may have been granted since the submission: check again at the moment it would enter the feed.
     refuse_if_licensed(session, normalize_domain(e.domain))

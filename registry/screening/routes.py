@@ -69,22 +69,21 @@ async def screen(request: Request) -> Response:
     _spend_addresses(ctx, who.key_id, 1)
     body = _json_body(await request.body())
     if not isinstance(body, dict):
-        raise InvalidInput('send a JSON object: {"address": "…", "chain": "…"}', details={"reason": "not_an_object"})
+        raise InvalidInput('send a JSON object: {"address": "…", "chain": "…"}', details={"reason": "dict_type"})
     address, chain = body.get("address"), body.get("chain")
     extra = set(body) - {"address", "chain"}
     if extra:
         fields = sorted(map(str, extra))
         raise InvalidInput(
             f"unknown field(s) {', '.join(fields)}; send address and chain",
-            details={"field": fields[0], "reason": "unknown_field", "fields": fields},
+            details={"field": fields[0], "reason": "extra_forbidden", "fields": fields},
         )
     if not isinstance(address, str):
-        raise InvalidInput(
-            "address is required and must be a string", details={"field": "address", "reason": "missing_or_not_string"}
-        )
+        reason = "missing" if address is None else "string_type"
+        raise InvalidInput("address is required and must be a string", details={"field": "address", "reason": reason})
     if chain is not None and not isinstance(chain, str):
         raise InvalidInput(
-            "chain must be a string such as btc, tron or eth", details={"field": "chain", "reason": "not_string"}
+            "chain must be a string such as btc, tron or eth", details={"field": "chain", "reason": "string_type"}
         )
     try:
         checked = service.validate(address, chain)
@@ -120,14 +119,14 @@ async def screen_batch(request: Request) -> Response:
     if not isinstance(body, dict) or not isinstance(body.get("addresses"), list):
         raise InvalidInput(
             'send a JSON object: {"addresses": ["…", {"address": "…", "chain": "…"}]}',
-            details={"field": "addresses", "reason": "not_a_list"},
+            details={"field": "addresses", "reason": "list_type"},
         )
     extra = set(body) - {"addresses"}
     if extra:
         fields = sorted(map(str, extra))
         raise InvalidInput(
             f"unknown field(s) {', '.join(fields)}; send addresses",
-            details={"field": fields[0], "reason": "unknown_field", "fields": fields},
+            details={"field": fields[0], "reason": "extra_forbidden", "fields": fields},
         )
     items: list[Any] = body["addresses"]
     limit = ctx.settings.max_batch
