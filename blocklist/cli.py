@@ -27,8 +27,8 @@ def export(
 ) -> None:
     """Write the current feed in one format (the same bytes the API serves at this serial)."""
     from blocklist.feeds.render import render
-    from blocklist.feeds.store import load_feed
-    from blocklist.register.service import ensure_seed
+    from blocklist.feeds.service import load_feed
+    from blocklist.register.seed import ensure_seed
     from registry.db.engine import get_engine, read_only
 
     if format not in FORMATS:
@@ -53,7 +53,7 @@ def refresh_register(
     url: str | None = typer.Option(None, help="register base URL (REGISTRY_REGISTER_URL)"),
 ) -> None:
     """Fetch the AFSA register now; a fetch that looks wrong is reported and not applied (exit code 1)."""
-    from blocklist.register.service import refresh_register as run
+    from blocklist.register.refresh import refresh_register as run
     from blocklist.register.sources import make_register
     from blocklist.settings import BlocklistSettings
     from registry.audit.service import CLI
@@ -80,7 +80,7 @@ def licensed_domain(
     """Curate the firm → domain mapping (the register lists no websites); audited under the named supervisor.
 
     A mapping that would take blocked names out of the feed waits for a second supervisor (``--confirm``)."""
-    from blocklist.register.service import add_licensed_domain, confirm_licensed_domain, remove_licensed_domain
+    from blocklist.register.mapping import add_licensed_domain, confirm_licensed_domain, remove_licensed_domain
     from registry.auth.service import principal_for_holder
     from registry.auth.tables import Role
     from registry.db.engine import get_engine, session_scope
@@ -88,7 +88,7 @@ def licensed_domain(
     with session_scope(get_engine()) as s:
         who = principal_for_holder(s, as_holder, Role.supervisor)
         if remove:
-            host = remove_licensed_domain(s, domain, who.actor, note or "removed by operator")
+            host = remove_licensed_domain(s, domain, who, note or "removed by operator")
             typer.echo(f"removed {host}")
             return
         out = (

@@ -21,7 +21,7 @@ REGISTER_HINT = (
 def refresh_register_job(settings: BlocklistSettings) -> object:
     """One refresh; a fetch that failed or was rejected raises ``JobFailed`` so the run is recorded as failed (the
     register keeps its last good copy either way, and the ``register_fetch`` row says why)."""
-    from blocklist.register.service import refresh_register
+    from blocklist.register.refresh import refresh_register
     from blocklist.register.sources import make_register
     from registry.db.engine import get_engine
 
@@ -34,9 +34,9 @@ def refresh_register_job(settings: BlocklistSettings) -> object:
 def publish_job(settings: BlocklistSettings) -> object:
     """Repair drift, prune the change log, and (when configured) write every format and the manifest."""
     from blocklist.feeds.export import export_feed
+    from blocklist.feeds.service import load_feed, prune_changes, reconcile
     from blocklist.feeds.signing import load_signer
-    from blocklist.feeds.store import load_feed, prune_changes, reconcile
-    from blocklist.register.service import ensure_seed
+    from blocklist.register.seed import ensure_seed
     from registry.db.engine import get_engine, read_only, session_scope
 
     engine = get_engine()

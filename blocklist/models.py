@@ -1,4 +1,9 @@
-"""Request and response models of the blocklist API, separate from the tables: ISPs and banks get no case data."""
+"""Request and response models of the blocklist API, separate from the tables: ISPs and banks get no case data.
+
+Response models are validated from the rows and records they show (``Model.model_validate(row,
+from_attributes=True)``), never copied field by field: a field added to a table and to its public model needs no
+code in between, and one the public model lacks cannot leak. ``Composed`` adds what a row does not hold itself.
+"""
 
 from __future__ import annotations
 
@@ -50,6 +55,7 @@ class DomainCheck(BaseModel):
 
 
 class LookalikePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
     brand: str
     licensed_domain: str
     firm: str
@@ -62,6 +68,7 @@ class LookalikePublic(BaseModel):
 class DomainPublic(BaseModel):
     """For investigators and supervisors (case readers) only."""
 
+    model_config = ConfigDict(from_attributes=True)
     id: int
     case_id: int | None
     domain: str
@@ -98,6 +105,7 @@ class CheckResult(BaseModel):
 
 
 class LicensedFirmPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
     id: int
     regulator: str
     name: str
@@ -114,6 +122,7 @@ class LicensedFirmPublic(BaseModel):
 
 
 class RegisterFetchPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
     id: int
     regulator: str
     started_at: datetime
@@ -140,16 +149,42 @@ class LicensedMapping(BaseModel):
     """Mapping a name to a licensed firm: ``mapped`` at once, or ``pending`` until a second supervisor confirms,
     because it would take the ``unblocks`` names out of the ISPs' feed."""
 
+    model_config = ConfigDict(from_attributes=True)
     domain: str
     status: Literal["mapped", "pending"]
     unblocks: list[str]
     request_id: int | None = None
 
 
+# The net change of the feed from serial ``since`` to ``serial`` (``GET /v1/blocklist/changes``): a name added and
+# removed again in between is in neither list. The one type of a feed diff, from the change log to the ISP's JSON
+# (no docstring: it would become the schema's description, and the published schema stays as it is).
 class ChangesPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
     since: int
     serial: int
     added: list[str]
     removed: list[str]
     passthru_added: list[str]
     passthru_removed: list[str]
+
+
+class Composed:
+    """A row seen together with values it does not hold itself, for ``Model.model_validate(Composed(row, ...),
+    from_attributes=True)``.
+
+    Most fields of a response model are columns of one row; a few come from other rows (a firm's curated domains,
+    an entry's entity and lookalikes, an entity's addresses). Naming those few here lets the model read everything
+    as attributes in one validation, so the columns are never copied by hand.
+    """
+
+    __slots__ = ("_parts", "_row")
+
+    def __init__(self, row: object, **parts: object) -> None:
+        self._row = row
+        self._parts = parts
+
+    def __getattr__(self, name: str) -> object:
+        if name in self._parts:
+            return self._parts[name]
+        return getattr(self._row, name)

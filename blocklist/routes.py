@@ -7,18 +7,15 @@ answer the rest. They are ``async`` with an ``async`` key check, so they never q
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.responses import Response
 
 from blocklist.domains import service as domains
+from blocklist.feeds import service as feeds
 from blocklist.feeds.cache import FeedCache, Published
 from blocklist.feeds.render import FILE_NAMES, FORMATS, MEDIA_TYPES
-from blocklist.feeds.signing import load_signer
-from blocklist.feeds.store import changes_since
 from blocklist.models import (
     ChangesPublic,
     CheckResult,
@@ -31,8 +28,7 @@ from blocklist.models import (
     LicensedList,
     LicensedMapping,
 )
-from blocklist.register import service as register
-from blocklist.settings import BlocklistSettings
+from blocklist.register import listing, mapping
 from registry.auth.tables import Role
 from registry.decisions.models import DecisionRequestPublic, RequestNote
 from registry.errors import InvalidInput
@@ -41,7 +37,9 @@ from registry.http.deps import (
     CaseReaderKey,
     InvestigatorKey,
     SessionDep,
+    Slot,
     SupervisorKey,
+    get_ctx,
     require,
 )
 from registry.http.params import MAX_ID, AfterId, PageLimit, RowId
@@ -59,28 +57,14 @@ ISP_ONLY = [Depends(_isp)]
 ISP_DOC = {"x-roles": ["isp"]}  # published access (the app reads it from RoleCheck, which this async check is not)
 
 
-@asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Per worker: seed the register on first start, render the feeds, keep them fresh (poller thread)."""
-    ctx = app.state.ctx
-    settings = BlocklistSettings()  # production refuses to start here without REGISTRY_SIGNING_KEY
-    register.ensure_seed(ctx.engine)
-    cache = FeedCache(ctx.engine, load_signer(settings), settings.feed_poll_seconds)
-    cache.refresh(force=True)
-    cache.start()
-    app.state.blocklist_feeds = cache
-    try:
-        yield
-    finally:
-        cache.stop()
+FEEDS: Slot[FeedCache] = Slot("blocklist.feeds")
+"""This worker's rendered feeds in the app's context: set when the app starts (``blocklist.feature.lifespan``)."""
 
-
-router = APIRouter(tags=["blocklist"], lifespan=lifespan)
+router = APIRouter(tags=["blocklist"])
 
 
 def _published(request: Request) -> Published:
-    cache: FeedCache = request.app.state.blocklist_feeds
-    return cache.current
+    return get_ctx(request)[FEEDS].current
 
 
 def _not_modified(request: Request, etag: str) -> bool:
@@ -148,8 +132,7 @@ async def manifest(request: Request) -> Response:
     openapi_extra=ISP_DOC,
 )
 async def public_key(request: Request) -> dict[str, str]:
-    cache: FeedCache = request.app.state.blocklist_feeds
-    s = cache.signer
+    s = get_ctx(request)[FEEDS].signer
     return {
         "algorithm": "Ed25519",
         "key_id": s.key_id,
@@ -169,15 +152,7 @@ def changes(
     session: SessionDep,
     since: Annotated[int, Query(ge=0, le=MAX_ID, description="the serial the client has")],
 ) -> ChangesPublic:
-    d = changes_since(session, since)
-    return ChangesPublic(
-        since=d.since,
-        serial=d.serial,
-        added=d.added,
-        removed=d.removed,
-        passthru_added=d.passthru_added,
-        passthru_removed=d.passthru_removed,
-    )
+    return feeds.changes_since(session, since)
 
 
 @router.post(
@@ -261,7 +236,7 @@ def check_domain(body: DomainCheck, session: SessionDep, _p: AnyKey) -> CheckRes
     summary="The licence register as last fetched, with the curated domains",
 )
 def licensed(session: SessionDep, _p: AnyKey) -> LicensedList:
-    return register.list_licensed(session)
+    return listing.list_licensed(session)
 
 
 @router.post(
@@ -274,10 +249,10 @@ def licensed(session: SessionDep, _p: AnyKey) -> LicensedList:
 def add_licensed_domain(
     firm_id: RowId, body: LicensedDomainCreate, session: SessionDep, p: SupervisorKey, response: Response
 ) -> LicensedMapping:
-    out = register.add_licensed_domain(session, firm_id, body.domain, p, body.note)
+    out = mapping.add_licensed_domain(session, firm_id, body.domain, p, body.note)
     if out.status == "pending":
         response.status_code = 202
-    return _mapping(out)
+    return LicensedMapping.model_validate(out, from_attributes=True)
 
 
 @router.post(
@@ -288,13 +263,5 @@ def add_licensed_domain(
 def confirm_licensed_domain(
     domain: Annotated[str, Path(max_length=253)], session: SessionDep, p: SupervisorKey, body: RequestNote | None = None
 ) -> LicensedMapping:
-    return _mapping(register.confirm_licensed_domain(session, domain, p, body.note if body else None))
-
-
-def _mapping(out: register.MappingOutcome) -> LicensedMapping:
-    return LicensedMapping(
-        domain=out.domain,
-        status="pending" if out.status == "pending" else "mapped",
-        unblocks=out.unblocks,
-        request_id=out.request.id if out.request else None,
-    )
+    out = mapping.confirm_licensed_domain(session, domain, p, body.note if body else None)
+    return LicensedMapping.model_validate(out, from_attributes=True)

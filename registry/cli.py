@@ -1,46 +1,33 @@
-"""The one ``registry`` command; each feature contributes its own sub-commands (see ``FEATURE_CLIS``)."""
+"""The one ``registry`` command: ``serve`` and ``worker`` run the assembled product; every other command or
+command group comes from a feature (``Feature.cli``, in the order of ``registry.features.FEATURES``)."""
 
 from __future__ import annotations
 
-import importlib
 import os
 import re
+import signal
 import sys
+import threading
 import traceback
 
 import typer
 
-from registry.audit import cli as audit_cli
-from registry.auth import cli as keys_cli
-from registry.db import cli as db_cli
-from registry.imports import cli as import_cli
+from registry.features import FEATURES, load_specs
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="National crypto-wallet risk registry.")
-app.add_typer(db_cli.app, name="db")
-app.add_typer(keys_cli.app, name="keys")
-app.add_typer(import_cli.app, name="import")
-app.add_typer(audit_cli.app, name="audit")
-
-FEATURE_CLIS = [
-    "registry.sync.cli",  # sync, crawl
-    "registry.scoring.cli",  # score
-    "blocklist.cli",  # blocklist export|refresh-register|licensed-domain
-    "registry.ops.cli",  # worker
-    "registry.entities.cli",  # entities create|licensed|link|list
-]
-"""Each module exposes ``register(app: typer.Typer)`` and adds its commands."""
-
 
 _registered = False
 
 
 def _register_features() -> None:
+    """Add every feature's commands to ``app``, once (run when this module is imported)."""
     global _registered
     if _registered:
         return
     _registered = True
-    for name in FEATURE_CLIS:
-        importlib.import_module(name).register(app)
+    for feature in FEATURES:
+        if feature.cli is not None:
+            feature.cli(app)
 
 
 def package_version() -> str:
@@ -93,7 +80,7 @@ def serve(
     s = get_settings()
     n = workers or s.workers
     uvicorn.run(
-        "registry.http.asgi:app",
+        "registry.asgi:app",
         host=host or s.host,
         port=port or s.port,
         workers=n if n > 1 else None,
@@ -101,6 +88,29 @@ def serve(
         access_log=False,
         lifespan="on",
     )
+
+
+@app.command()
+def worker() -> None:
+    """Run the scheduled jobs (sync, crawl, register refresh, sanctions import, rescoring, feeds)."""
+    # Without the API: production runs one of these beside `registry serve --no-scheduler` workers.
+    from registry.db.engine import get_engine
+    from registry.ops.scheduler import Scheduler
+    from registry.settings import get_settings
+
+    settings = get_settings()
+    scheduler = Scheduler(get_engine(), settings, load_specs(settings))
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    scheduler.start()
+    for spec in scheduler.specs:
+        typer.echo(f"job {spec.id} every {spec.seconds:g}s: {spec.description}")
+    stop.wait()
+    scheduler.shutdown()
+
+
+_register_features()
 
 
 def main(argv: list[str] | None = None) -> None:

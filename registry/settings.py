@@ -119,7 +119,7 @@ class Settings(BaseSettings):
     def effective_key_pepper(self) -> bytes:
         if self.key_pepper:
             return self.key_pepper.encode()
-        return _local_secret("key_pepper").encode()
+        return local_secret("key_pepper").encode()
 
     # Bounded under faults (README "Stuck database"): a locked table, a slow statement or an exhausted pool ends a
     # request with 503 within seconds instead of holding it; the screening log's memory has a ceiling.
@@ -185,8 +185,9 @@ class Settings(BaseSettings):
     )
 
 
-def _local_secret(name: str) -> str:
-    """A per-installation secret kept under var/ (development only), created on first use."""
+def local_secret(name: str) -> str:
+    """A per-installation secret kept under var/ (development only), created on first use: the key pepper here,
+    and any feature's own development key (the blocklist's signing key)."""
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     path = VAR_DIR / name
     if not path.exists():

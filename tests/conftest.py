@@ -25,11 +25,11 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import NullPool
 
+from registry.app import create_app
 from registry.audit.service import CLI
 from registry.auth.service import create_key
 from registry.db.engine import dispose_engines, make_engine, session_scope
 from registry.db.migrate import upgrade
-from registry.http.app import create_app
 from registry.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent

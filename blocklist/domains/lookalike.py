@@ -25,7 +25,7 @@ class Brand:
     label: str  # registrable label of a licensed domain (bybit)
     domain: str  # the licensed domain itself (bybit.kz)
     firm: str
-    licence: str | None
+    licence_number: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +33,7 @@ class Lookalike:
     brand: str
     licensed_domain: str
     firm: str
-    licence: str | None
+    licence_number: str | None
     kind: str  # same_label | edit_distance | homoglyph | mixed_script | brand_plus_words | brand_in_subdomain
     distance: int
     reason: str
@@ -104,7 +104,7 @@ def find_lookalikes(domain: NormalizedDomain, brands: Iterable[Brand]) -> list[L
     def add(b: Brand, kind: str, distance: int, reason: str) -> None:
         old = found.get(b.domain)
         if old is None or distance < old.distance:
-            found[b.domain] = Lookalike(b.label, b.domain, b.firm, b.licence, kind, distance, reason)
+            found[b.domain] = Lookalike(b.label, b.domain, b.firm, b.licence_number, kind, distance, reason)
 
     for b in brands:
         if domain.registrable == b.domain:

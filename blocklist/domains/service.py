@@ -1,25 +1,26 @@
-"""Exchanger domains: submission by investigators, four-eyes decisions by supervisors, the check."""
+"""Exchanger domains: submission by investigators, four-eyes decisions by supervisors, the check.
+
+Each change writes its audit event and, when it moves a name in or out of the feed, the feed rows and the serial
+in the same transaction, and commits before the response: an investigator or supervisor who got a 2xx knows the
+change is durable, and the ISPs' next poll sees it.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from collections.abc import Sequence
 
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col
+
+from blocklist.domains import queries
 from blocklist.domains.lookalike import Lookalike, find_lookalikes
 from blocklist.domains.normalize import normalize_domain, parents
-from blocklist.feeds.store import sync_feed
-from blocklist.licensed import brands, covering_licences, refuse_if_licensed
-from blocklist.models import (
-    CheckResult,
-    DomainCreate,
-    DomainPublic,
-    EntityAddressPublic,
-    EntityPublic,
-    LookalikePublic,
-)
-from blocklist.tables import BlocklistDomain, DomainStatus, FeedAction, FeedEntry
+from blocklist.feeds.service import sync_feed
+from blocklist.licensed.service import brands, covering_licences, refuse_if_licensed
+from blocklist.models import CheckResult, Composed, DomainCreate, DomainPublic, EntityPublic, LookalikePublic
+from blocklist.tables import BlocklistDomain, DomainStatus
 from registry.audit.service import record
-from registry.auth.persons import FourEyesViolation, require_second_person
+from registry.auth.persons import require_second_person
 from registry.auth.service import Principal
 from registry.auth.tables import Role
 from registry.cases import queries as cases_queries
@@ -28,25 +29,8 @@ from registry.db.transitions import transition
 from registry.db.types import utcnow
 from registry.decisions import service as decisions
 from registry.decisions.tables import DecisionRequest
-from registry.entities.tables import Entity, EntityAddress
+from registry.entities.tables import Entity
 from registry.errors import Conflict, Forbidden, InvalidInput, NotFound
-
-OPEN = (DomainStatus.pending.value, DomainStatus.active.value)
-
-
-def _lookalikes_public(items: list[Lookalike]) -> list[LookalikePublic]:
-    return [
-        LookalikePublic(
-            brand=x.brand,
-            licensed_domain=x.licensed_domain,
-            firm=x.firm,
-            licence_number=x.licence,
-            kind=x.kind,
-            distance=x.distance,
-            reason=x.reason,
-        )
-        for x in items
-    ]
 
 
 def _audit_view(e: BlocklistDomain) -> dict[str, object]:
@@ -60,51 +44,33 @@ def _audit_view(e: BlocklistDomain) -> dict[str, object]:
     }
 
 
+def _lookalikes(items: Sequence[Lookalike]) -> list[LookalikePublic]:
+    return [LookalikePublic.model_validate(x, from_attributes=True) for x in items]
+
+
 def _entities(session: Session, ids: set[int]) -> dict[int, EntityPublic]:
     """Entities with their wallet addresses for a page of entries: two queries, whatever the page size."""
     if not ids:
         return {}
-    ents = session.execute(select(Entity).where(col(Entity.id).in_(ids))).scalars().all()
-    addrs: dict[int, list[EntityAddressPublic]] = {}
-    q = select(EntityAddress.entity_id, EntityAddress.chain, EntityAddress.address).where(
-        col(EntityAddress.entity_id).in_(ids)
-    )
-    for eid, chain, address in session.execute(q.order_by(col(EntityAddress.id))).all():
-        addrs.setdefault(eid, []).append(EntityAddressPublic(chain=chain, address=address))
+    addresses: dict[int, list[object]] = {}
+    for a in queries.entity_addresses(session, ids):
+        addresses.setdefault(a.entity_id, []).append(a)
     return {
-        e.id: EntityPublic(id=e.id, name=e.name, kind=e.kind, addresses=addrs.get(e.id, []))
-        for e in ents
+        e.id: EntityPublic.model_validate(Composed(e, addresses=addresses.get(e.id, [])), from_attributes=True)
+        for e in queries.entities(session, ids)
         if e.id is not None
     }
 
 
-def to_public(session: Session, e: BlocklistDomain, lookalikes: list[Lookalike] | None = None) -> DomainPublic:
-    return _public(e, _entities(session, {e.entity_id} if e.entity_id else set()).get(e.entity_id or 0), lookalikes)
-
-
-def _public(e: BlocklistDomain, entity: EntityPublic | None, lookalikes: list[Lookalike] | None = None) -> DomainPublic:
-    assert e.id is not None
-    return DomainPublic(
-        id=e.id,
-        case_id=e.case_id,
-        domain=e.domain,
-        registrable=e.registrable,
-        origin=e.origin,
-        legal_basis=e.legal_basis,
-        evidence=dict(e.evidence),
-        status=e.status,
-        submitted_by=e.submitted_by,
-        submitted_holder=e.submitted_holder,
-        approved_by=e.approved_by,
-        decided_holder=e.decided_holder,
-        decision_reason=e.decision_reason,
-        created_at=e.created_at,
-        decided_at=e.decided_at,
-        serial_added=e.serial_added,
-        serial_removed=e.serial_removed,
-        entity=entity,
-        lookalikes=_lookalikes_public(lookalikes or []),
+def _public(e: BlocklistDomain, entity: EntityPublic | None, lookalikes: Sequence[Lookalike] = ()) -> DomainPublic:
+    return DomainPublic.model_validate(
+        Composed(e, entity=entity, lookalikes=_lookalikes(lookalikes)), from_attributes=True
     )
+
+
+def _public_one(session: Session, e: BlocklistDomain, lookalikes: Sequence[Lookalike] = ()) -> DomainPublic:
+    entity = _entities(session, {e.entity_id} if e.entity_id else set()).get(e.entity_id or 0)
+    return _public(e, entity, lookalikes)
 
 
 def submit(session: Session, case_id: int, body: DomainCreate, who: Principal) -> DomainPublic:
@@ -112,21 +78,25 @@ def submit(session: Session, case_id: int, body: DomainCreate, who: Principal) -
     nd = normalize_domain(body.domain)
     case_for(session, case_id, who)
     refuse_if_licensed(session, nd)
-    dup = session.execute(
-        select(BlocklistDomain.id, BlocklistDomain.status).where(
-            col(BlocklistDomain.domain) == nd.host, col(BlocklistDomain.status).in_(OPEN)
-        )
-    ).first()
+    dup = queries.open_entry_of(session, nd.host)
     if dup is not None:
         raise Conflict(f"{nd.host} is already {dup[1]} as domain entry {dup[0]}", details={"id": dup[0]})
     entity_id = body.entity_id
-    if entity_id is not None and session.get(Entity, entity_id) is None:
+    if entity_id is not None and not queries.entity_exists(session, entity_id):
         raise NotFound(f"entity {entity_id} does not exist")
     if entity_id is None and body.entity_name:
         ent = Entity(name=body.entity_name.strip(), kind="exchanger", created_at=utcnow())
         session.add(ent)
         session.flush()
-        record(session, who.actor, "entity.create", "entity", str(ent.id), None, {"name": ent.name, "kind": ent.kind})
+        record(
+            session,
+            who.actor,
+            action="entity.create",
+            entity_type="entity",
+            entity_id=str(ent.id),
+            before=None,
+            after={"name": ent.name, "kind": ent.kind},
+        )
         entity_id = ent.id
     e = BlocklistDomain(
         case_id=case_id,
@@ -148,14 +118,22 @@ def submit(session: Session, case_id: int, body: DomainCreate, who: Principal) -
     except IntegrityError:
         # A concurrent submission of the same name won: the partial unique index on open entries decided.
         raise Conflict(f"{nd.host} is already pending or active") from None
-    record(session, who.actor, "blocklist_domain.submit", "blocklist_domain", str(e.id), None, _audit_view(e))
-    out = to_public(session, e, find_lookalikes(nd, brands(session)))
+    record(
+        session,
+        who.actor,
+        action="blocklist_domain.submit",
+        entity_type="blocklist_domain",
+        entity_id=str(e.id),
+        before=None,
+        after=_audit_view(e),
+    )
+    out = _public_one(session, e, find_lookalikes(nd, brands(session)))
     session.commit()
     return out
 
 
 def _get(session: Session, domain_id: int) -> BlocklistDomain:
-    e = session.get(BlocklistDomain, domain_id)
+    e = queries.entry(session, domain_id)
     if e is None:
         raise NotFound(f"domain entry {domain_id} does not exist")
     return e
@@ -173,7 +151,7 @@ def get(session: Session, domain_id: int, who: Principal) -> DomainPublic:
         _visible(session, e, who)
     except (Forbidden, NotFound):
         raise NotFound(f"domain entry {domain_id} does not exist") from None
-    return to_public(session, e, find_lookalikes(normalize_domain(e.domain), brands(session)))
+    return _public_one(session, e, find_lookalikes(normalize_domain(e.domain), brands(session)))
 
 
 def list_domains(session: Session, status: str | None, after_id: int, limit: int, who: Principal) -> list[DomainPublic]:
@@ -181,13 +159,8 @@ def list_domains(session: Session, status: str | None, after_id: int, limit: int
     entries of their own cases and those no case owns (sent to review by the register)."""
     if status is not None and status not in {x.value for x in DomainStatus}:
         raise InvalidInput(f"unknown status {status!r}; statuses: {', '.join(x.value for x in DomainStatus)}")
-    q = select(BlocklistDomain).where(col(BlocklistDomain.id) > after_id)
-    if status is not None:
-        q = q.where(col(BlocklistDomain.status) == status)
-    if who.role != Role.supervisor:
-        mine = cases_queries.member_case_ids(session, who.holder or "")
-        q = q.where(col(BlocklistDomain.case_id).is_(None) | col(BlocklistDomain.case_id).in_(mine))
-    rows = session.execute(q.order_by(col(BlocklistDomain.id)).limit(limit)).scalars().all()
+    cases = None if who.role == Role.supervisor else cases_queries.member_case_ids(session, who.holder or "")
+    rows = queries.entries(session, status, after_id, limit, cases)
     entities = _entities(session, {e.entity_id for e in rows if e.entity_id is not None})
     return [_public(e, entities.get(e.entity_id or 0)) for e in rows]
 
@@ -203,14 +176,15 @@ def _decide(
     maker: str | None = None,
 ) -> BlocklistDomain:
     """Move an entry from ``frm`` to ``to``: four eyes by person against ``maker`` (the submitter unless given),
-    then a conditional UPDATE so that exactly one of concurrent decisions wins."""
+    then a conditional UPDATE so that exactly one of concurrent decisions wins.
+
+    The person is what counts, never the key: the key that submitted an entry names the same person, so the shared
+    rule refuses it too."""
     e = _get(session, domain_id)
     session.refresh(e)
     if e.status != frm:
         raise Conflict(f"domain entry {domain_id} is {e.status}; only a {frm} entry can become {to}")
     if maker is None:
-        if e.submitted_by == who.ref:
-            raise FourEyesViolation("four eyes: the key that submitted this domain cannot decide on it")
         maker = e.submitted_holder
     person = require_second_person(maker, who.holder, f"making domain entry {domain_id} {to}")
     before = _audit_view(e)
@@ -229,7 +203,15 @@ def _decide(
     session.refresh(e)
     if not changed:
         raise Conflict(f"domain entry {domain_id} is {e.status}; only a {frm} entry can become {to}")
-    record(session, who.actor, f"blocklist_domain.{to}", "blocklist_domain", str(e.id), before, _audit_view(e))
+    record(
+        session,
+        who.actor,
+        action=f"blocklist_domain.{to}",
+        entity_type="blocklist_domain",
+        entity_id=str(e.id),
+        before=before,
+        after=_audit_view(e),
+    )
     return e
 
 
@@ -239,14 +221,14 @@ def approve(session: Session, domain_id: int, who: Principal, reason: str | None
     refuse_if_licensed(session, normalize_domain(e.domain))
     e = _decide(session, domain_id, who, reason, DomainStatus.pending.value, DomainStatus.active.value)
     sync_feed(session, [e.domain])
-    out = to_public(session, e)
+    out = _public_one(session, e)
     session.commit()
     return out
 
 
 def reject(session: Session, domain_id: int, who: Principal, reason: str) -> DomainPublic:
     e = _decide(session, domain_id, who, reason, DomainStatus.pending.value, DomainStatus.rejected.value)
-    out = to_public(session, e)
+    out = _public_one(session, e)
     session.commit()
     return out
 
@@ -280,7 +262,7 @@ def confirm_delist(session: Session, domain_id: int, who: Principal, note: str |
         maker=req.requested_holder,
     )
     sync_feed(session, [e.domain])
-    out = to_public(session, e)
+    out = _public_one(session, e)
     session.commit()
     return out
 
@@ -295,25 +277,15 @@ def check(session: Session, raw: str) -> CheckResult:
         h = lic[0]
         reasons.append(f"{'is' if h.domain == nd.host else 'is under'} {h.domain}, licensed to {h.describe()}")
         return CheckResult(**base, verdict="licensed", reasons=reasons, licence=h.public())
-    feed = (
-        session.execute(
-            select(FeedEntry.domain).where(
-                col(FeedEntry.domain).in_(parents(nd.host)), col(FeedEntry.action) == FeedAction.block.value
-            )
-        )
-        .scalars()
-        .all()
-    )
+    feed = queries.blocked_in_feed(session, parents(nd.host))
     looks = find_lookalikes(nd, brands(session))
     if feed:
         hit = max(feed, key=len)
         reasons.append(f"{'listed' if hit == nd.host else f'under the listed {hit}'} as an unlicensed exchanger")
         reasons += [x.reason for x in looks]
-        return CheckResult(
-            **base, verdict="blocked", reasons=reasons, blocked_as=hit, lookalikes=_lookalikes_public(looks)
-        )
+        return CheckResult(**base, verdict="blocked", reasons=reasons, blocked_as=hit, lookalikes=_lookalikes(looks))
     if looks:
         reasons += [x.reason for x in looks]
         reasons.append("lookalikes are reported to investigators, never blocked automatically")
-        return CheckResult(**base, verdict="lookalike", reasons=reasons, lookalikes=_lookalikes_public(looks))
+        return CheckResult(**base, verdict="lookalike", reasons=reasons, lookalikes=_lookalikes(looks))
     return CheckResult(**base, verdict="unknown", reasons=["neither licensed, listed, nor like a licensed brand"])

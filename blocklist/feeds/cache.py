@@ -20,9 +20,10 @@ from typing import Any
 import orjson
 from sqlalchemy.engine import Engine
 
+from blocklist.feeds.queries import read_serial
 from blocklist.feeds.render import FORMATS, render
+from blocklist.feeds.service import FeedData, load_feed
 from blocklist.feeds.signing import Signer, build_manifest, signing_period
-from blocklist.feeds.store import FeedData, load_feed, read_serial
 from registry.db.engine import read_only
 from registry.db.poller import Poller
 

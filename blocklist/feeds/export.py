@@ -14,8 +14,8 @@ import orjson
 
 from blocklist.feeds.cache import publish
 from blocklist.feeds.render import FILE_NAMES
+from blocklist.feeds.service import FeedData
 from blocklist.feeds.signing import Signer, iso_utc, signing_period
-from blocklist.feeds.store import FeedData
 
 MARKER = "SERIAL"
 MANIFEST = "manifest.json"

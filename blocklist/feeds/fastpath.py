@@ -19,9 +19,10 @@ from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from blocklist.routes import router
+from blocklist.routes import FEEDS, router
 from registry.auth.tables import Role
 from registry.errors import RateLimited
+from registry.http.deps import AppContext
 
 FEED_PATH = "/v1/blocklist"
 MANIFEST_PATH = "/v1/blocklist/manifest"
@@ -40,13 +41,13 @@ class NotModifiedShortcut:
     def __init__(
         self,
         app: ASGIApp,
-        owner: FastAPI,
+        ctx: AppContext,
         keys: KeyLookup,
         routes: Sequence[BaseRoute],
         limiter: Limiter | None = None,
     ) -> None:
         self.app = app
-        self.owner = owner  # the FastAPI app: its state holds the feed cache once the app has started
+        self.ctx = ctx  # holds the feed cache (``FEEDS``) once the app has started
         self.keys = keys
         self.limiter = limiter
         # The routes this stands in for: set as scope["route"], as routing would, so metrics name the route.
@@ -63,7 +64,7 @@ class NotModifiedShortcut:
         await self.app(scope, receive, send)
 
     def _not_modified(self, scope: Scope) -> list[tuple[bytes, bytes]] | None:
-        cache: Any = getattr(self.owner.state, "blocklist_feeds", None)
+        cache = self.ctx.get(FEEDS)
         if cache is None:
             return None
         inm = auth = None
@@ -113,6 +114,7 @@ def _format(scope: Scope) -> str:
     return fmt
 
 
-def install(app: FastAPI, ctx: Any) -> None:
-    """Startup hook (``registry.http.app.STARTUP_HOOKS``): runs at app construction, while middleware can be added."""
-    app.add_middleware(NotModifiedShortcut, owner=app, keys=ctx.keys, routes=router.routes, limiter=ctx.limiter)
+def install(app: FastAPI, ctx: AppContext) -> None:
+    """The blocklist feature's ``install`` (``blocklist.feature``): runs while the app is built, when middleware can
+    still be added."""
+    app.add_middleware(NotModifiedShortcut, ctx=ctx, keys=ctx.keys, routes=router.routes, limiter=ctx.limiter)

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import orjson
 
-from blocklist.feeds.store import FeedData
+from blocklist.feeds.service import FeedData
 
 FORMATS = ("txt", "hosts", "rpz", "unbound", "dnsmasq", "adblock", "squid", "json", "csv")
 MEDIA_TYPES = {

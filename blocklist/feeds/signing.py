@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from blocklist.settings import BlocklistSettings
 from registry.errors import InvalidInput
-from registry.settings import _local_secret
+from registry.settings import local_secret
 
 DEFAULT_VALIDITY_SECONDS = 86_400
 
@@ -70,7 +70,7 @@ def parse_private_key(value: str) -> Ed25519PrivateKey:
 
 def load_signer(settings: BlocklistSettings) -> Signer:
     """The configured key; in development only (production refuses an empty one) a key kept in var/."""
-    key = settings.signing_key.get_secret_value() or _local_secret("blocklist_signing_key")
+    key = settings.signing_key.get_secret_value() or local_secret("blocklist_signing_key")
     return Signer(parse_private_key(key), settings.feed_validity_seconds)
 
 

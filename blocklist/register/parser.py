@@ -12,7 +12,7 @@ from urllib.parse import urljoin
 
 from bs4 import BeautifulSoup, Tag
 
-from blocklist.register.model import FirmRecord, clean_text, normalize_date, normalize_status
+from blocklist.register.records import FirmRecord, clean_text, normalize_date, normalize_status
 from registry.errors import UpstreamError
 
 LICENCE_NUMBER = re.compile(r"\bAFSA-[A-Z]-[A-Z]{2}-\d{4}-\d{4}\b")

@@ -12,8 +12,8 @@ from typing import Protocol
 
 import requests
 
-from blocklist.register.model import FetchResult, FirmRecord, clean_text, normalize_status
 from blocklist.register.parser import LICENCE_NUMBER, apply_details, parse_detail_page, parse_list_page
+from blocklist.register.records import FetchResult, FirmRecord, clean_text, normalize_status
 from blocklist.settings import BlocklistSettings
 from registry.errors import RegistryError, UpstreamError
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -109,21 +109,32 @@ def _jsonable(v: dict[str, Any] | None) -> dict[str, Any] | None:
     return None if v is None else orjson.loads(orjson.dumps(v, option=orjson.OPT_NON_STR_KEYS))
 
 
+class Change(NamedTuple):
+    """One event of ``record_many``: what was done to which row, with the row before and after (``None`` for a
+    creation or a removal). A named tuple, so the bulk path still unpacks it as a plain tuple."""
+
+    action: str
+    entity_type: str
+    entity_id: str
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+
+
 def record(
     session: Session,
     actor: Actor,
+    *,
     action: str,
     entity_type: str,
     entity_id: str,
-    before: dict[str, Any] | None,
-    after: dict[str, Any] | None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append one event in the caller's transaction: the change and its audit row commit or fail together."""
-    return record_many(session, actor, [(action, entity_type, entity_id, before, after)])[0]
+    """Append one event in the caller's transaction: the change and its audit row commit or fail together.
 
-
-Change = tuple[str, str, str, dict[str, Any] | None, dict[str, Any] | None]
-"""(action, entity_type, entity_id, before, after)"""
+    Keyword-only after ``actor``: five strings and dictionaries in a row are an argument swap waiting to happen,
+    and a swapped ``before``/``after`` would be hashed into the chain for good."""
+    return record_many(session, actor, [Change(action, entity_type, entity_id, before, after)])[0]
 
 
 def record_many(session: Session, actor: Actor, changes: list[Change]) -> list[AuditEvent]:

@@ -83,7 +83,7 @@ def create_key(
     )
     session.add(row)
     session.flush()
-    record(session, actor, "key.create", "api_key", str(row.id), None, _public(row))
+    record(session, actor, action="key.create", entity_type="api_key", entity_id=str(row.id), after=_public(row))
     state.bump(session, state.KEYS)
     return secret, row
 
@@ -97,7 +97,15 @@ def revoke_key(session: Session, key_id: int, actor: Actor) -> ApiKey:
         row.revoked_at = _now()
         session.add(row)
         session.flush()
-        record(session, actor, "key.revoke", "api_key", str(row.id), before, _public(row))
+        record(
+            session,
+            actor,
+            action="key.revoke",
+            entity_type="api_key",
+            entity_id=str(row.id),
+            before=before,
+            after=_public(row),
+        )
         state.bump(session, state.KEYS)
     return row
 

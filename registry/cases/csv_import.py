@@ -24,8 +24,8 @@ import anyio.from_thread
 import anyio.to_thread
 from pydantic import ValidationError
 
+from registry.cases.checks import CheckedListing, check_listing
 from registry.cases.models import ListingCreate, RowError
-from registry.cases.service import CheckedListing, check_listing
 from registry.errors import RegistryError
 
 REQUIRED = ("address", "category", "confidence", "legal_basis")

@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from registry.types import AddressStr, ChainStr, HolderStr, OptionalReasonStr, ReasonStr
+
 
 class CaseCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -21,8 +23,8 @@ class CaseCreate(BaseModel):
 
 class ListingCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    address: str = Field(min_length=1, max_length=128)
-    chain: str | None = Field(None, max_length=16, description="btc, tron, eth, bsc, …; omitted: detected")
+    address: AddressStr
+    chain: ChainStr | None = Field(None, description="btc, tron, eth, bsc, …; omitted: detected")
     category: str = Field(min_length=1, max_length=32, description="see GET /v1/categories")
     confidence: int = Field(ge=1, le=100, description="100 court decision … 10 heuristic")
     legal_basis: str = Field(min_length=1, max_length=500)
@@ -75,7 +77,7 @@ class CaseMemberPublic(BaseModel):
 
 class CaseMemberAdd(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    holder: str = Field(min_length=1, max_length=200, description="the investigator, as their key names them")
+    holder: HolderStr = Field(description="the investigator, as their key names them")
 
 
 class CaseWithListings(CasePublic):
@@ -87,18 +89,16 @@ class ListingReason(BaseModel):
     """Rejecting a listing or asking to delist it: the reason is required (approving: optional)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    reason: str = Field(min_length=1, max_length=1000, description="why; kept in the audit log")
+    reason: ReasonStr = Field(description="why; kept in the audit log")
 
 
 class ListingApproval(BaseModel):
     """Approving a listing (the body may be omitted): an optional reason, like approving a domain."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    reason: str | None = Field(None, min_length=1, max_length=1000, description="optional; kept in the audit log")
-    note: str | None = Field(
+    reason: OptionalReasonStr = Field(None, description="optional; kept in the audit log")
+    note: OptionalReasonStr = Field(
         None,
-        min_length=1,
-        max_length=1000,
         description="the former name of reason, still accepted",
         json_schema_extra={"deprecated": True},
     )

@@ -7,31 +7,27 @@ investigator who got a 2xx knows the change is durable. Changes that alter what 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
-from chains.addresses import AddressError, chain_family, normalize
-from registry.audit.service import Actor, record, record_many
+from registry.audit.service import Actor, Change, record, record_many
 from registry.auth.persons import FourEyesViolation, check_holder, require_person, require_second_person
 from registry.auth.service import Principal
 from registry.auth.tables import Role
 from registry.cases import queries
+from registry.cases.checks import CheckedListing, check_listing
+from registry.cases.csv_import import ParsedCsv, parse_chunks
 from registry.cases.models import CaseCreate, ListingCreate, ListingPublic
 from registry.cases.tables import Case, CaseMember, Listing, ListingStatus
 from registry.db import state
 from registry.db.transitions import transition
 from registry.decisions import service as decisions
 from registry.decisions.tables import DecisionRequest
-from registry.errors import Conflict, Forbidden, InvalidAddress, InvalidInput, NotFound
-from registry.taxonomy.categories import CATEGORIES
-
-if TYPE_CHECKING:
-    from registry.cases.csv_import import ParsedCsv
+from registry.errors import Conflict, Forbidden, InvalidInput, NotFound, PayloadTooLarge
 
 
 def _now() -> datetime:
@@ -64,7 +60,14 @@ def create_case(session: Session, data: CaseCreate, who: Principal) -> Case:
         raise Conflict(f"case {data.number!r} already exists") from None
     session.add(CaseMember(case_id=case.id or 0, person=person, added_by=person, added_at=_now()))
     session.flush()
-    record(session, who.actor, "case.create", "case", str(case.id), None, data.model_dump(mode="json"))
+    record(
+        session,
+        who.actor,
+        action="case.create",
+        entity_type="case",
+        entity_id=str(case.id),
+        after=data.model_dump(mode="json"),
+    )
     session.commit()
     return case
 
@@ -104,49 +107,16 @@ def add_member(session: Session, case_id: int, holder: str, who: Principal) -> C
             session.flush()
     except IntegrityError:
         raise Conflict(f"{person!r} is already a member of case {case_id}") from None
-    record(session, who.actor, "case.member_add", "case", str(case_id), None, {"person": person})
+    record(
+        session,
+        who.actor,
+        action="case.member_add",
+        entity_type="case",
+        entity_id=str(case_id),
+        after={"person": person},
+    )
     session.commit()
     return row
-
-
-@dataclass(frozen=True)
-class CheckedListing:
-    chain: str
-    family: str
-    address: str
-    category: str
-    confidence: int
-    legal_basis: str
-    evidence_note: str
-    valid_until: datetime | None
-
-
-def check_listing(data: ListingCreate, now: datetime) -> CheckedListing:
-    """Validate one submission; raises InvalidInput naming the field and the reason."""
-    try:
-        norm = normalize(data.address, data.chain)
-    except AddressError as e:
-        raise InvalidAddress(e.message, details={"field": "address", "reason": e.reason}) from None
-    if data.category not in CATEGORIES:
-        raise InvalidInput(f"unknown category {data.category!r}; see GET /v1/categories", details={"field": "category"})
-    until = data.valid_until
-    if until is not None:
-        if until.tzinfo is None:
-            raise InvalidInput(
-                "valid_until needs a time zone (e.g. 2027-01-01T00:00:00Z)", details={"field": "valid_until"}
-            )
-        if until <= now:
-            raise InvalidInput("valid_until is in the past", details={"field": "valid_until"})
-    return CheckedListing(
-        chain=norm.chain,
-        family=chain_family(norm.chain),
-        address=norm.address,
-        category=data.category,
-        confidence=data.confidence,
-        legal_basis=data.legal_basis,
-        evidence_note=data.evidence_note,
-        valid_until=until,
-    )
 
 
 def add_listings(session: Session, case: Case, items: list[CheckedListing], who: Principal) -> list[int]:
@@ -203,7 +173,12 @@ def add_listings(session: Session, case: Case, items: list[CheckedListing], who:
         session,
         who.actor,
         [
-            ("listing.submit", "listing", str(lid), None, _public_dict({**row, "id": lid}))
+            Change(
+                action="listing.submit",
+                entity_type="listing",
+                entity_id=str(lid),
+                after=_public_dict({**row, "id": lid}),
+            )
             for lid, row in zip(ids, rows, strict=True)
         ],
     )
@@ -267,7 +242,15 @@ def approve(session: Session, listing_id: int, who: Principal, note: str | None)
         listed_since=now,
         decision_reason=note,
     )
-    record(session, who.actor, "listing.approve", "listing", str(listing.id), before, listing_dict(listing))
+    record(
+        session,
+        who.actor,
+        action="listing.approve",
+        entity_type="listing",
+        entity_id=str(listing.id),
+        before=before,
+        after=listing_dict(listing),
+    )
     version = state.bump(session, state.REGISTRY)
     session.commit()
     return listing, version
@@ -290,7 +273,15 @@ def reject(session: Session, listing_id: int, who: Principal, reason: str) -> Li
         decided_at=_now(),
         decision_reason=reason,
     )
-    record(session, who.actor, "listing.reject", "listing", str(listing.id), before, listing_dict(listing))
+    record(
+        session,
+        who.actor,
+        action="listing.reject",
+        entity_type="listing",
+        entity_id=str(listing.id),
+        before=before,
+        after=listing_dict(listing),
+    )
     session.commit()
     return listing
 
@@ -329,7 +320,15 @@ def confirm_delist(
         decided_at=_now(),
         decision_reason=f"{req.reason} (asked by {req.requested_holder}, confirmed by {req.decided_holder})"[:1000],
     )
-    record(session, who.actor, "listing.delist", "listing", str(listing.id), before, listing_dict(listing))
+    record(
+        session,
+        who.actor,
+        action="listing.delist",
+        entity_type="listing",
+        entity_id=str(listing.id),
+        before=before,
+        after=listing_dict(listing),
+    )
     version = state.bump(session, state.REGISTRY)
     session.commit()
     return listing, req, version
@@ -350,7 +349,15 @@ def expire_due(session: Session) -> int:
         listing.decision_reason = "valid_until passed"
         session.add(listing)
         session.flush()
-        record(session, EXPIRY_ACTOR, "listing.expire", "listing", str(listing.id), before, listing_dict(listing))
+        record(
+            session,
+            EXPIRY_ACTOR,
+            action="listing.expire",
+            entity_type="listing",
+            entity_id=str(listing.id),
+            before=before,
+            after=listing_dict(listing),
+        )
     if rows:
         state.bump(session, state.REGISTRY)
     session.commit()
@@ -363,9 +370,6 @@ def import_csv(session: Session, case_id: int, data: bytes | ParsedCsv, who: Pri
 
     ``data`` is the file, or the file already parsed as it arrived (the HTTP route streams it).
     """
-    from registry.cases.csv_import import ParsedCsv, parse_chunks
-    from registry.errors import PayloadTooLarge
-
     case = case_for(session, case_id, who)
     parsed = data if isinstance(data, ParsedCsv) else parse_chunks([data], _now(), max_rows)
     if parsed.over_limit_line is not None:

@@ -44,3 +44,17 @@ def utc_field(*, nullable: bool = False, index: bool = False, default: Any = ...
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def as_utc_datetime(v: Any) -> datetime | None:
+    """A timestamp column read without ``UtcDateTime`` (raw SQL, plain column reads) as an aware UTC datetime.
+
+    SQLite hands such a column back as ISO text, PostgreSQL as a datetime; what the tables store without a zone is
+    UTC (``UtcDateTime`` writes it so).
+    """
+    if v is None:
+        return None
+    if isinstance(v, str):
+        v = datetime.fromisoformat(v)
+    assert isinstance(v, datetime)
+    return v.replace(tzinfo=UTC) if v.tzinfo is None else v

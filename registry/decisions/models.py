@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from registry.types import NoteStr, ReasonStr
+
 
 class DecisionRequestPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -25,9 +27,9 @@ class DecisionRequestPublic(BaseModel):
 
 class RequestNote(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    note: str | None = Field(None, max_length=1000)
+    note: NoteStr | None = None
 
 
 class CancelRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    reason: str = Field(min_length=1, max_length=1000, description="why; kept in the audit log")
+    reason: ReasonStr = Field(description="why; kept in the audit log")

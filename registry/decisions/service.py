@@ -71,7 +71,14 @@ def open_request(
             session.flush()
     except IntegrityError:
         raise Conflict(f"a {kind} request for {target} is already pending; a second person confirms it") from None
-    record(session, who.actor, f"request.{kind}", "decision_request", str(row.id), None, request_dict(row))
+    record(
+        session,
+        who.actor,
+        action=f"request.{kind}",
+        entity_type="decision_request",
+        entity_id=str(row.id),
+        after=request_dict(row),
+    )
     return row
 
 
@@ -99,7 +106,14 @@ def confirm(session: Session, request_id: int, who: Principal, note: str | None 
         session.refresh(row)
         raise Conflict(f"decision request {request_id} is {row.status}; only a pending request can be confirmed")
     session.refresh(row)
-    record(session, who.actor, f"confirm.{row.kind}", "decision_request", str(row.id), None, request_dict(row))
+    record(
+        session,
+        who.actor,
+        action=f"confirm.{row.kind}",
+        entity_type="decision_request",
+        entity_id=str(row.id),
+        after=request_dict(row),
+    )
     return row
 
 
@@ -124,7 +138,14 @@ def cancel(session: Session, request_id: int, who: Principal, reason: str) -> De
     session.refresh(row)
     if not won:
         raise Conflict(f"decision request {request_id} is {row.status}; only a pending request can be cancelled")
-    record(session, who.actor, f"cancel.{row.kind}", "decision_request", str(row.id), None, request_dict(row))
+    record(
+        session,
+        who.actor,
+        action=f"cancel.{row.kind}",
+        entity_type="decision_request",
+        entity_id=str(row.id),
+        after=request_dict(row),
+    )
     session.commit()
     return row
 

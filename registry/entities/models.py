@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from registry.types import AddressStr, ChainStr, NameStr
+
 
 class EntityAddressPublic(BaseModel):
     chain: str = Field(description="the chain family it is stored under: btc, tron, evm, …")
@@ -36,14 +38,14 @@ class EntityCreate(BaseModel):
     person, one request) but with ``registry entities licensed``."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    name: str = Field(min_length=1, max_length=200, description="e.g. 'Shadow OTC Almaty'")
+    name: NameStr = Field(description="e.g. 'Shadow OTC Almaty'")
     kind: Literal["exchanger", "exchange", "mixer", "service", "other"] = "other"
 
 
 class EntityAddressCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    address: str = Field(min_length=1, max_length=128)
-    chain: str | None = Field(None, max_length=16, description="btc, tron, eth, bsc, …; omitted: detected")
+    address: AddressStr
+    chain: ChainStr | None = Field(None, description="btc, tron, eth, bsc, …; omitted: detected")
 
 
 class EntityAddressLink(EntityAddressPublic):

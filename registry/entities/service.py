@@ -33,7 +33,7 @@ def create_entity(
     session.add(entity)
     session.flush()
     after = {"name": entity.name, "kind": kind, "licensed_service": licensed_service, "licence_number": licence}
-    record(session, actor, "entity.create", "entity", str(entity.id), None, after)
+    record(session, actor, action="entity.create", entity_type="entity", entity_id=str(entity.id), after=after)
     if licensed_service:
         state.bump(session, state.REGISTRY)
     session.commit()
@@ -50,7 +50,15 @@ def set_licensed(session: Session, entity_id: int, licensed: bool, licence: str 
     session.add(entity)
     session.flush()
     after = {"licensed_service": entity.licensed_service, "licence_number": entity.licence_number}
-    record(session, actor, "entity.licensed", "entity", str(entity_id), before, after)
+    record(
+        session,
+        actor,
+        action="entity.licensed",
+        entity_type="entity",
+        entity_id=str(entity_id),
+        before=before,
+        after=after,
+    )
     state.bump(session, state.REGISTRY)
     session.commit()
     return entity
@@ -100,11 +108,10 @@ def link_address(
     record(
         session,
         actor,
-        "entity.link_address",
-        "entity",
-        str(entity_id),
-        None,
-        {"chain": link.chain, "address": link.address},
+        action="entity.link_address",
+        entity_type="entity",
+        entity_id=str(entity_id),
+        after={"chain": link.chain, "address": link.address},
     )
     if entity.licensed_service:
         state.bump(session, state.REGISTRY)

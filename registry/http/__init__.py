@@ -1,1 +1,2 @@
-"""The HTTP app: construction, error mapping, auth dependencies and middleware."""
+"""What every feature's routes share: the context and auth dependencies, the error mapping, body middleware, the
+fast path, parameter and response types. The app itself is assembled in ``registry.app``."""

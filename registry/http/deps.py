@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy.engine import Engine
@@ -14,6 +14,7 @@ from registry.auth.service import KeyCache, Principal
 from registry.auth.tables import Role
 from registry.db.engine import session_scope
 from registry.errors import Forbidden, RegistryError, Unauthenticated
+from registry.ops.jobs import JobSpec
 from registry.ops.ratelimit import RateLimiter
 from registry.settings import Settings
 
@@ -21,21 +22,47 @@ if TYPE_CHECKING:
     from registry.screening.log import ScreeningLogWriter
     from registry.screening.snapshot import SnapshotHolder
 
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, eq=False)
+class Slot(Generic[T]):
+    """A typed place in ``AppContext`` for state one feature owns and creates when the app starts (the scheduler,
+    the feed cache). The feature defines the slot beside its state's type, so this kernel module imports neither,
+    and every reader gets the real type: ``ctx[FEEDS]`` is a ``FeedCache``, no cast and no ``isinstance``."""
+
+    name: str
+
 
 @dataclass
 class AppContext:
-    """Per-process state shared by all requests; built once by ``create_app``."""
+    """Per-process state shared by all requests; built once by ``create_app`` (``registry.app``)."""
 
     settings: Settings
     engine: Engine
     keys: KeyCache
     snapshot: SnapshotHolder
     screening_log: ScreeningLogWriter
-    on_start: list[Callable[[], None]] = field(default_factory=list)
-    """Features add what they start with the app (the scheduler, caches) and stop with it."""
-    on_stop: list[Callable[[], None]] = field(default_factory=list)
-    scheduler: object | None = None
+    jobs: Callable[[Settings], list[JobSpec]]
+    """Every feature's scheduled jobs (those of the features the app was built from): the scheduler runs them,
+    ``/v1/jobs`` lists them."""
     limiter: RateLimiter | None = None
+    _slots: dict[Slot[Any], Any] = field(default_factory=dict, init=False, repr=False)
+
+    def put(self, slot: Slot[T], value: T) -> None:
+        self._slots[slot] = value
+
+    def get(self, slot: Slot[T]) -> T | None:
+        """The slot's value, or ``None`` before its feature has started (or when it did not start it)."""
+        value: T | None = self._slots.get(slot)
+        return value
+
+    def __getitem__(self, slot: Slot[T]) -> T:
+        try:
+            value: T = self._slots[slot]
+        except KeyError:
+            raise KeyError(f"{slot.name} is not set: its feature sets it when the app starts (lifespan)") from None
+        return value
 
 
 def get_ctx(request: Request) -> AppContext:

@@ -122,7 +122,10 @@ def apply_sanctions(
     ]
     session.add_all(added)
     session.flush()
-    changes: list[Change] = [("listing.sanctions_add", "listing", str(row.id), None, _audited(row)) for row in added]
+    changes = [
+        Change(action="listing.sanctions_add", entity_type="listing", entity_id=str(row.id), after=_audited(row))
+        for row in added
+    ]
     for key, row in current_keys.items():
         e = new_keys.get(key)
         if e is None or e.designation is None:  # a list without names never erases what the XML said
@@ -134,7 +137,15 @@ def apply_sanctions(
         for k, v in columns.items():
             setattr(row, k, v)
         session.add(row)
-        changes.append(("listing.sanctions_update", "listing", str(row.id), before, _audited(row)))
+        changes.append(
+            Change(
+                action="listing.sanctions_update",
+                entity_type="listing",
+                entity_id=str(row.id),
+                before=before,
+                after=_audited(row),
+            )
+        )
         report.updated += 1
     for key, row in current_keys.items():
         if key in new_keys:
@@ -144,7 +155,15 @@ def apply_sanctions(
         row.decided_at = now
         row.decision_reason = "no longer on the OFAC SDN list (removed in the latest import)"
         session.add(row)
-        changes.append(("listing.sanctions_remove", "listing", str(row.id), before, _audited(row)))
+        changes.append(
+            Change(
+                action="listing.sanctions_remove",
+                entity_type="listing",
+                entity_id=str(row.id),
+                before=before,
+                after=_audited(row),
+            )
+        )
         report.delisted += 1
     session.flush()
     if changes:

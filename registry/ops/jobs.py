@@ -1,8 +1,9 @@
 """The contract between features and the scheduler.
 
-A feature that has recurring work exposes ``jobs(settings) -> list[JobSpec]`` in its ``jobs`` module (listed in
-``JOB_MODULES``); the scheduler (``registry.ops.scheduler``) runs each on its interval, never two runs of the same
-job at once (a lease in the database, so two schedulers started by mistake still run it once).
+A feature that has recurring work gives its ``Feature`` a ``jobs(settings) -> list[JobSpec]`` (by convention the
+``jobs`` function of its ``jobs`` module); the scheduler (``registry.ops.scheduler``) runs each on its interval,
+never two runs of the same job at once (a lease in the database, so two schedulers started by mistake still run
+it once).
 
 Outcomes. A job that returns has done its work (``ok``; what it returns is the run's summary). A job whose run did
 not do its work for a reason it knows (the register unreachable or its page rejected, a node down, a sanctions file
@@ -41,14 +42,3 @@ class JobFailed(RegistryError):
 
     def __init__(self, message: str, *, summary: Any = None) -> None:
         super().__init__(message, details=summary)
-
-
-JOB_MODULES = [
-    "registry.sync.jobs",
-    "registry.scoring.jobs",
-    "blocklist.jobs",
-    "registry.imports.jobs",
-    "registry.cases.jobs",
-    "registry.audit.jobs",
-    "registry.screening.jobs",
-]

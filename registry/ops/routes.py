@@ -14,6 +14,7 @@ from starlette.responses import Response
 from registry.http.deps import AdminKey, AppContext, CtxDep, SessionDep
 from registry.http.responses import ORJSONResponse
 from registry.ops import queries
+from registry.ops.lifecycle import SCHEDULER
 
 router = APIRouter(tags=["operations"])
 
@@ -46,11 +47,10 @@ def list_jobs(_key: AdminKey, ctx: CtxDep, session: SessionDep) -> list[JobState
 
     ``last_outcome``: ``ok``; ``failed`` (the job reported its work not done: an upstream unreachable, a fetch
     rejected; ``last_error`` says why and what setting to change); ``error`` (an unexpected exception); ``running``."""
-    from registry.ops.scheduler import Scheduler, load_specs
-
-    specs = load_specs(ctx.settings)
+    specs = ctx.jobs(ctx.settings)
     last = queries.last_runs(session, [s.id for s in specs])
-    next_here = ctx.scheduler.next_runs() if isinstance(ctx.scheduler, Scheduler) else {}
+    scheduler = ctx.get(SCHEDULER)
+    next_here = scheduler.next_runs() if scheduler is not None else {}
     out = []
     for spec in specs:
         run = last.get(spec.id)

@@ -9,9 +9,9 @@ reports that its work was not done by raising a ``RegistryError`` (outcome ``fai
 
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -21,14 +21,10 @@ from sqlalchemy.engine import Engine
 
 from registry.db.lease import acquire, db_time, holder_id, release, renew
 from registry.errors import RegistryError
-from registry.ops.jobs import JOB_MODULES, JobSpec
+from registry.ops.jobs import JobSpec
 from registry.settings import Settings
 
 log = logging.getLogger("registry.jobs")
-
-
-def load_specs(settings: Settings) -> list[JobSpec]:
-    return [spec for name in JOB_MODULES for spec in importlib.import_module(name).jobs(settings)]
 
 
 def _with_hint(error: str, hint: str) -> str:
@@ -111,10 +107,13 @@ class JobRunner:
 
 
 class Scheduler:
-    """APScheduler's background scheduler over the job specs, each wrapped in the lease-taking runner."""
+    """APScheduler's background scheduler over the job specs, each wrapped in the lease-taking runner.
 
-    def __init__(self, engine: Engine, settings: Settings) -> None:
-        self.specs = load_specs(settings)
+    ``specs`` are every feature's jobs (``registry.features.load_specs``, or ``AppContext.jobs`` in the app): the
+    scheduler knows no feature."""
+
+    def __init__(self, engine: Engine, settings: Settings, specs: Sequence[JobSpec]) -> None:
+        self.specs = list(specs)
         self.runner = JobRunner(engine, settings.job_lease_seconds)
         self._aps = BackgroundScheduler(timezone=UTC)
 

@@ -8,7 +8,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from registry.db.engine import get_engine
 from registry.errors import RegistryError
-from registry.scoring.service import rescore
+from registry.scoring.rescore import rescore
 from registry.scoring.settings import get_scoring_settings
 from registry.settings import get_settings
 

@@ -19,7 +19,7 @@ from registry.db.types import utcnow
 from registry.errors import Conflict
 from registry.ops.jobs import JobSpec
 from registry.scoring import queries
-from registry.scoring.service import RunSummary, is_current, rescore
+from registry.scoring.rescore import RunSummary, is_current, rescore
 from registry.scoring.settings import ScoringSettings, get_scoring_settings
 from registry.settings import Settings
 

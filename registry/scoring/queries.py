@@ -18,6 +18,7 @@ from sqlmodel import Session, col
 from chains.addresses import chain_family
 from registry.cases.tables import Case, Listing, ListingStatus
 from registry.db import state
+from registry.db.types import as_utc_datetime
 from registry.entities.tables import Entity, EntityAddress
 from registry.scoring.settings import ScoringSettings
 from registry.scoring.tables import AddressScore, ScoringRun
@@ -26,12 +27,6 @@ from registry.transfers.tables import TransferRow
 
 LEASE = "rescore"
 """Lease name (``registry.db.lease``): one rescoring at a time, whoever starts it."""
-
-
-def _as_dt(v: Any) -> datetime | None:
-    from registry.screening.snapshot import _as_dt as parse
-
-    return parse(v)
 
 
 def networks(conn: Connection) -> list[str]:
@@ -181,7 +176,7 @@ def live_listings(conn: Connection, now: datetime) -> list[ListedRow]:
     ).all()
     out = []
     for family, address, category, until in rows:
-        until_dt = _as_dt(until)
+        until_dt = as_utc_datetime(until)
         if until_dt is not None and until_dt <= now:
             continue
         out.append(ListedRow(f"{family}:{address}", str(category), until_dt))

@@ -13,7 +13,7 @@ from registry.cases.queries import member_case_ids
 from registry.db.engine import read_only, session_scope
 from registry.errors import InvalidAddress
 from registry.http.deps import CtxDep, require
-from registry.scoring import service
+from registry.scoring import explain
 from registry.scoring.models import AddressForBank, AddressView
 from registry.scoring.settings import ScoringSettings, get_scoring_settings
 
@@ -39,7 +39,7 @@ def get_address(
         norm = normalize(address, chain)
     except AddressError as e:
         raise InvalidAddress(e.message, details={"reason": e.reason}) from None
-    full = service.address_view(
+    full = explain.address_view(
         ctx.engine,
         ctx.snapshot.current,
         norm.chain,
@@ -49,9 +49,9 @@ def get_address(
         ctx.settings.policy_version,
     )
     if principal.role == Role.bank:
-        return service.bank_view(full)
+        return explain.bank_view(full)
     if principal.role == Role.investigator:
         with session_scope(read_only(ctx.engine)) as s:
             mine = member_case_ids(s, principal.holder or "")
-        return service.restrict_to_cases(full, mine)
+        return explain.restrict_to_cases(full, mine)
     return full

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
 from registry.db.engine import read_only
+from registry.http.deps import AppContext
 from registry.scoring.queries import load_scores
 from registry.scoring.settings import get_scoring_settings
 from registry.screening.policy import ACTION_RANK, LEVELS
@@ -53,7 +54,8 @@ def _raise_to(v: Verdict, score: int, level: str, action: str) -> Verdict:
     )
 
 
-def install(app: FastAPI, ctx: Any) -> None:
+def install(app: FastAPI, ctx: AppContext) -> None:
+    """The scoring feature's ``install`` (``registry.scoring.feature``): runs while the app is built."""
     ctx.snapshot.exposure_loader = load_exposure
     # The evidence view must trace paths with the prices and hop limit the scores were computed with.
     app.state.scoring_settings = get_scoring_settings()

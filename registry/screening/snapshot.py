@@ -23,6 +23,7 @@ from registry.cases.tables import ListingStatus
 from registry.db import state
 from registry.db.engine import control_engine, read_only
 from registry.db.poller import Every, Poller
+from registry.db.types import as_utc_datetime
 from registry.screening.policy import direct_verdict
 
 log = logging.getLogger("registry.snapshot")
@@ -200,8 +201,8 @@ def load_direct(engine: Engine) -> tuple[int, dict[str, Verdict]]:
         ).all()
     grouped: dict[str, list[DirectHit]] = {}
     for family, address, cat, source, confidence, since, until, *designation in rows:
-        since_dt = _as_dt(since) or now
-        until_dt = _as_dt(until)
+        since_dt = as_utc_datetime(since) or now
+        until_dt = as_utc_datetime(until)
         if until_dt is not None and until_dt <= now:
             continue
         grouped.setdefault(f"{family}:{address}", []).append(
@@ -223,15 +224,6 @@ def _designation(name: str | None, programs: str | None, on: Any, ref: str | Non
         return None
     day = on.isoformat() if hasattr(on, "isoformat") else (str(on)[:10] if on is not None else None)
     return Designation(name, tuple(orjson.loads(programs)) if programs else (), day, ref)
-
-
-def _as_dt(v: Any) -> datetime | None:
-    if v is None:
-        return None
-    if isinstance(v, str):
-        v = datetime.fromisoformat(v)
-    assert isinstance(v, datetime)
-    return v.replace(tzinfo=UTC) if v.tzinfo is None else v
 
 
 class SnapshotHolder(Poller):

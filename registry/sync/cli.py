@@ -13,7 +13,8 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemaining
 
 from registry.db.engine import get_engine
 from registry.errors import RegistryError
-from registry.sync import service
+from registry.sync import blocks, runs
+from registry.sync import crawl as crawling
 from registry.sync.adapters import make_adapter
 from registry.sync.settings import SyncSettings
 
@@ -28,7 +29,7 @@ class _Bar:
         self.unit = unit
         self.tasks: dict[str, tuple[TaskID, float]] = {}
 
-    def __call__(self, p: service.Progress) -> None:
+    def __call__(self, p: runs.Progress) -> None:
         if p.network not in self.tasks:
             self.tasks[p.network] = (
                 self.progress.add_task(p.network, total=p.total or None, rates=""),
@@ -54,7 +55,7 @@ def _bar(unit: str) -> Iterator[_Bar]:
         yield _Bar(progress, unit)
 
 
-def _print(report: service.SyncReport) -> None:
+def _print(report: runs.SyncReport) -> None:
     what = f"{report.addresses} addresses" if report.kind == "crawl" else f"{report.blocks} blocks"
     line = (
         f"{report.kind} {report.network}: {report.status}, {what}, {report.transfers_seen} transfers seen, "
@@ -98,7 +99,7 @@ def sync(
     failed = False
     with _bar("blocks") as bar:
         for a in adapters:
-            report = service.sync_network(
+            report = blocks.sync_network(
                 engine,
                 a,
                 first_block=first,
@@ -134,7 +135,7 @@ def crawl(
     except RegistryError as e:
         raise typer.BadParameter(e.message, param_hint="--network") from e
     with _bar("addresses") as bar:
-        reports = service.crawl(
+        reports = crawling.crawl(
             get_engine(),
             adapters,
             hops=s.crawl_hops if hops is None else hops,

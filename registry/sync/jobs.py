@@ -9,16 +9,18 @@ from registry.db.engine import get_engine
 from registry.errors import UpstreamError
 from registry.ops.jobs import JobSpec
 from registry.settings import Settings
-from registry.sync import service
 from registry.sync.adapters import make_adapter
+from registry.sync.blocks import sync_network
+from registry.sync.crawl import crawl
+from registry.sync.runs import SyncReport
 from registry.sync.settings import SyncSettings
 
 log = logging.getLogger(__name__)
 
 
 def _sync_job(network: str, s: SyncSettings, url: str) -> Callable[[], object]:
-    def run() -> service.SyncReport:
-        report = service.sync_network(
+    def run() -> SyncReport:
+        report = sync_network(
             get_engine(url),
             make_adapter(network, s),
             start_block=s.sync_start_blocks.get(network, 0),
@@ -36,8 +38,8 @@ def _sync_job(network: str, s: SyncSettings, url: str) -> Callable[[], object]:
 
 
 def _crawl_job(s: SyncSettings, url: str) -> Callable[[], object]:
-    def run() -> list[service.SyncReport]:
-        reports = service.crawl(
+    def run() -> list[SyncReport]:
+        reports = crawl(
             get_engine(url),
             [make_adapter(n, s) for n in s.networks()],
             hops=s.crawl_hops,

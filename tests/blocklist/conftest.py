@@ -12,7 +12,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.engine import Engine
 
-from blocklist.register.service import ensure_seed
+from blocklist.register.seed import ensure_seed
 
 PAGES = Path(__file__).parent / "register_pages"
 SIGNING_SEED = "5f" * 32

@@ -15,6 +15,7 @@ from sqlmodel import select
 
 from blocklist.feeds.render import FORMATS
 from blocklist.feeds.signing import verify_manifest
+from blocklist.routes import FEEDS
 from blocklist.tables import BlocklistDomain
 from registry.audit.service import verify
 from registry.db.engine import session_scope
@@ -84,9 +85,7 @@ def test_submit_approve_feed_and_304(app_client: TestClient, engine: Any, roles:
     serial = ok.json()["serial_added"]
     assert serial > int(before.headers["X-Blocklist-Serial"])
 
-    cast(
-        FastAPI, app_client.app
-    ).state.blocklist_feeds.refresh()  # the poller does this within REGISTRY_FEED_POLL_SECONDS
+    cast(FastAPI, app_client.app).state.ctx[FEEDS].refresh()  # the poller does this within REGISTRY_FEED_POLL_SECONDS
     for fmt in FORMATS:
         r = app_client.get("/v1/blocklist", params={"format": fmt}, headers=isp)
         assert r.status_code == 200 and "bybit-kz-pay.com" in r.text, fmt
@@ -201,7 +200,7 @@ def test_changes_since_and_delist(app_client: TestClient, engine: Any, roles: di
 
 
 def test_too_old_serial_answers_gone(app_client: TestClient, engine: Any, roles: dict[str, dict[str, str]]) -> None:
-    from blocklist.feeds.store import prune_changes
+    from blocklist.feeds.service import prune_changes
 
     case_id = _case(engine)
     for i in range(3):
@@ -216,7 +215,7 @@ def test_manifest_signature_and_hashes(
     app_client: TestClient, engine: Any, roles: dict[str, dict[str, str]], signing_public_key: Any
 ) -> None:
     _block(app_client, roles, _case(engine), "delta-swap.com")
-    cast(FastAPI, app_client.app).state.blocklist_feeds.refresh()
+    cast(FastAPI, app_client.app).state.ctx[FEEDS].refresh()
     isp = roles["isp"]
     pub = app_client.get("/v1/blocklist/public-key", headers=isp).json()
     from cryptography.hazmat.primitives.serialization import load_pem_public_key

@@ -19,9 +19,9 @@ from sqlalchemy.engine import Engine
 
 from blocklist.feeds.cache import FeedCache, publish
 from blocklist.feeds.export import export_feed
+from blocklist.feeds.service import FeedData
 from blocklist.feeds.signing import Signer, StaleManifest, check_manifest, signed_payload, verify_manifest
-from blocklist.feeds.store import FeedData
-from registry.http.app import create_app
+from registry.app import create_app
 from registry.settings import Settings
 from tests.conftest import PEPPER, Keys
 

@@ -16,8 +16,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from blocklist.feeds.cache import publish
 from blocklist.feeds.render import FORMATS, render
+from blocklist.feeds.service import FeedData
 from blocklist.feeds.signing import Signer, parse_private_key, verify_manifest
-from blocklist.feeds.store import FeedData
 
 FEED = FeedData(
     serial=42,

@@ -17,19 +17,19 @@ from sqlmodel import col, select
 
 from blocklist.domains.service import approve, submit
 from blocklist.feeds.fastpath import NotModifiedShortcut
+from blocklist.feeds.service import load_feed
 from blocklist.feeds.signing import verify_manifest
-from blocklist.feeds.store import load_feed
 from blocklist.jobs import jobs, publish_job
 from blocklist.models import DomainCreate
-from blocklist.register.service import refresh_register
+from blocklist.register.refresh import refresh_register
 from blocklist.register.sources import AfsaRegister
 from blocklist.settings import BlocklistSettings
 from blocklist.tables import BlocklistDomain, FeedEntry
+from registry.app import create_app
 from registry.audit.tables import AuditEvent
 from registry.auth.service import Principal
 from registry.auth.tables import Role
 from registry.db.engine import session_scope
-from registry.http.app import create_app
 from registry.settings import Settings
 from tests.conftest import PEPPER
 from tests.registry.helpers import insert_case

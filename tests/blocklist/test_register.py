@@ -6,10 +6,10 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
-from blocklist.feeds.store import load_feed
-from blocklist.register.model import FetchResult, FirmRecord, normalize_status
+from blocklist.feeds.service import load_feed
 from blocklist.register.parser import LICENCE_NUMBER, RegisterLayoutError, parse_detail_page, parse_list_page
-from blocklist.register.service import refresh_register, validate_fetch
+from blocklist.register.records import FetchResult, FirmRecord, normalize_status
+from blocklist.register.refresh import refresh_register, validate_fetch
 from blocklist.register.sources import AfsaRegister
 from blocklist.tables import BlocklistDomain, LicensedFirm, LicensedFirmChange, RegisterFetch
 from registry.audit.service import verify

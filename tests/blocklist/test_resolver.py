@@ -34,6 +34,7 @@ from sqlalchemy.engine import Engine
 from blocklist.domains.service import approve, submit
 from blocklist.feeds.signing import verify_manifest
 from blocklist.models import DomainCreate
+from blocklist.routes import FEEDS
 from blocklist.tables import FeedAction, FeedEntry
 from registry.auth.service import Principal
 from registry.auth.tables import Role
@@ -184,7 +185,7 @@ def resolver(
     _licensed_under_blocked_parent(engine)
     feed = tmp_path / f"feed.{fmt}"
     if via == "http":
-        cast(FastAPI, app_client.app).state.blocklist_feeds.refresh()  # the poller does this within a second
+        cast(FastAPI, app_client.app).state.ctx[FEEDS].refresh()  # the poller does this within a second
         feed.write_bytes(_fetch_verified(app_client, keys.headers("isp"), fmt))
     else:
         out = run_cli("export", "--format", fmt, "--output", str(feed))  # as an operator's cron job would

@@ -14,7 +14,8 @@ from chains.bitcoin.adapter import BitcoinAdapter
 from chains.bitcoin.mappers import map_transaction, split_pro_rata
 from chains.retry import RetryPolicy
 from chains.types import MalformedResponse
-from registry.sync.service import crawl, sync_network
+from registry.sync.blocks import sync_network
+from registry.sync.crawl import crawl
 from tests.chains.evm_helpers import cursor, stored
 from tests.chains.fakes import EsploraReplay, body
 

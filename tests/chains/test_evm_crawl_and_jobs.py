@@ -9,8 +9,8 @@ from sqlalchemy.engine import Engine
 
 from registry.errors import UpstreamError
 from registry.settings import Settings
+from registry.sync.crawl import crawl
 from registry.sync.jobs import jobs
-from registry.sync.service import crawl
 from registry.sync.settings import SyncSettings
 from tests.chains.anvil import Anvil, free_port
 from tests.chains.evm_helpers import adapter, stored

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from chains.retry import RetryPolicy
-from registry.sync.service import sync_network
+from registry.sync.blocks import sync_network
 from tests.chains.anvil import Anvil, fill_blocks
 from tests.chains.evm_helpers import adapter, cursor, make_activity, node_truth, stored
 from tests.chains.replay import JSON, ReplayServer, Reply

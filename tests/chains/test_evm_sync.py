@@ -12,7 +12,8 @@ from eth_abi.abi import encode
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from registry.sync.service import Progress, sync_network
+from registry.sync.blocks import sync_network
+from registry.sync.runs import Progress
 from tests.chains.anvil import BASE_FEE_ZERO, Anvil, fill_blocks
 from tests.chains.evm_helpers import adapter, cursor, make_activity, node_truth, stored
 

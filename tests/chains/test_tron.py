@@ -19,8 +19,9 @@ from chains.tron.adapter import TronAdapter
 from chains.tron.mappers import map_block, map_trc20_history, trc20_index
 from chains.types import MalformedResponse, Transfer
 from registry.db.engine import session_scope
+from registry.sync.blocks import sync_network
+from registry.sync.crawl import crawl
 from registry.sync.queries import insert_transfers
-from registry.sync.service import crawl, sync_network
 from tests.chains.evm_helpers import cursor, stored
 from tests.chains.fakes import USDT, USDT_HEX, TronGridReplay, body, tron_address
 from tests.chains.replay import JSON, ReplayServer, Reply

@@ -66,7 +66,7 @@ def test_failures_are_recorded_with_their_reason(engine: Engine) -> None:
 def test_jobs_api_lists_every_job_with_its_last_run(
     app_client: TestClient, keys: Keys, engine: Engine, db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from registry.ops.scheduler import load_specs
+    from registry.features import load_specs
     from registry.settings import get_settings
 
     monkeypatch.setenv("REGISTRY_DATABASE_URL", db_url)  # jobs use the configured database
@@ -129,7 +129,7 @@ def test_a_register_refresh_that_cannot_reach_the_register_is_failed_not_ok(
 ) -> None:
     """Before: the job returned the refresh's summary (outcome ``failed``) and /v1/jobs said ``ok``; the log line
     did not say how to stop a fetch the agency's network can never make."""
-    from registry.ops.scheduler import load_specs
+    from registry.features import load_specs
     from tests.conftest import free_port
 
     _use_test_database(monkeypatch, db_url)
@@ -152,7 +152,7 @@ def test_a_rejected_register_fetch_is_failed_not_ok(
 ) -> None:
     import blocklist.register.sources as sources
     from blocklist.register.model import FetchResult
-    from registry.ops.scheduler import load_specs
+    from registry.features import load_specs
 
     class EmptyRegister:
         regulator = "afsa"

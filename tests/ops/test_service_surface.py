@@ -7,6 +7,7 @@ import logging
 import pytest
 from fastapi.testclient import TestClient
 
+from blocklist.routes import FEEDS
 from registry.ops.observability import JsonFormatter, RedactSecrets
 from registry.settings import Settings
 from tests.conftest import Keys
@@ -35,7 +36,7 @@ def test_request_id_is_echoed_or_made(app_client: TestClient) -> None:
 
 
 def test_rate_limit_answers_429_with_retry_after(db_url: str, engine: object, keys: Keys) -> None:
-    from registry.http.app import create_app
+    from registry.app import create_app
     from tests.conftest import PEPPER
 
     settings = Settings(database_url=db_url, key_pepper=PEPPER, rate_limit_per_second=1, rate_limit_burst=3)
@@ -50,7 +51,7 @@ def test_rate_limit_answers_429_with_retry_after(db_url: str, engine: object, ke
         isp = keys.headers("isp")
         assert client.get("/v1/categories", headers=isp).status_code == 200
         # the blocklist's 304 shortcut charges the same bucket: a polling ISP is limited too
-        client.app.state.blocklist_feeds.refresh()  # type: ignore[attr-defined]
+        client.app.state.ctx[FEEDS].refresh()  # type: ignore[attr-defined]
         etag = client.get("/v1/blocklist", headers=isp).headers["ETag"]
         polls = [client.get("/v1/blocklist", headers={**isp, "If-None-Match": etag}).status_code for _ in range(4)]
         assert polls[0] == 304 and polls[-1] == 429

@@ -20,7 +20,15 @@ CHECKPOINTS = AuditCheckpoint.__table__  # type: ignore[attr-defined]
 def some_events(engine: Engine, n: int = 5, start: int = 0) -> None:
     with session_scope(engine) as s:
         for i in range(start, start + n):
-            record(s, CLI, "test.event", "thing", str(i), {"v": i}, {"v": i + 1, "note": "ünïcødé"})
+            record(
+                s,
+                CLI,
+                action="test.event",
+                entity_type="thing",
+                entity_id=str(i),
+                before={"v": i},
+                after={"v": i + 1, "note": "ünïcødé"},
+            )
 
 
 def drop_event_guards(engine: Engine) -> None:

@@ -32,9 +32,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from registry.app import create_app
 from registry.db.engine import make_engine, session_scope
 from registry.entities import service as entities
-from registry.http.app import create_app
 from registry.settings import Settings
 from tests.conftest import PEPPER, Keys, LiveServer
 from tests.registry.helpers import new_case, submit

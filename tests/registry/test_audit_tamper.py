@@ -417,9 +417,10 @@ def job_settings(db_url: str, signer: Signer, cp_file: Path) -> Iterator[Setting
 def test_the_job_signs_only_when_the_head_moved(
     engine: Engine, job_settings: Settings, signer: Signer, cp_file: Path, check: Callable[[], VerifyResult]
 ) -> None:
-    from registry.ops.jobs import JOB_MODULES
+    from registry.audit.feature import FEATURE
+    from registry.features import FEATURES
 
-    assert "registry.audit.jobs" in JOB_MODULES
+    assert FEATURE in FEATURES and FEATURE.jobs is jobs
     (spec,) = jobs(job_settings)
     assert spec.id == "audit:checkpoint" and spec.seconds == 3600
     assert spec.func() == "head unchanged (empty log)"

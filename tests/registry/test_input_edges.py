@@ -14,9 +14,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import func, select
 
+from registry.app import create_app
 from registry.cases.tables import Listing
 from registry.db.engine import session_scope
-from registry.http.app import create_app
 from registry.http.middleware import unstorable_in_json
 from registry.settings import Settings
 from tests.conftest import PEPPER, Keys

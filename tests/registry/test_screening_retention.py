@@ -151,7 +151,7 @@ def test_zero_days_keeps_every_row_and_schedules_no_job(engine: Engine, keys: Ke
 
 
 def test_the_retention_job_runs_under_the_scheduler(engine: Engine, keys: Keys, db_url: str) -> None:
-    from registry.ops.scheduler import load_specs
+    from registry.features import load_specs
     from registry.screening.jobs import jobs
 
     a, b = _key_ids(engine, keys)

@@ -35,7 +35,7 @@ from schemathesis.specs.openapi.checks import (
 )
 from sqlalchemy.engine import Engine
 
-from registry.http.app import create_app
+from registry.app import create_app
 from registry.settings import Settings
 from tests.conftest import PEPPER, Keys
 

@@ -9,9 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
-from registry.scoring.service import rescore
+from registry.scoring.rescore import rescore
 from registry.scoring.settings import AssetPrice, ScoringSettings
-from registry.sync.service import sync_network
+from registry.sync.blocks import sync_network
 from tests.chains.anvil import BASE_FEE_ZERO, Anvil, anvil_binary
 from tests.chains.evm_helpers import adapter
 from tests.conftest import Keys

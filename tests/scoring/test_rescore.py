@@ -17,7 +17,7 @@ from registry.db.lease import acquire, current_holder, release
 from registry.errors import Conflict
 from registry.scoring import queries
 from registry.scoring.jobs import Debounce, jobs, make_job
-from registry.scoring.service import RunSummary, rescore
+from registry.scoring.rescore import RunSummary, rescore
 from registry.scoring.settings import AssetPrice, ScoringSettings
 from registry.scoring.snapshot import load_exposure
 from registry.screening.snapshot import SnapshotHolder, Verdict

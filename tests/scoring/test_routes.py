@@ -6,7 +6,7 @@ import orjson
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
-from registry.scoring.service import rescore
+from registry.scoring.rescore import rescore
 from registry.scoring.settings import ScoringSettings
 from tests.conftest import Keys
 from tests.scoring.factories import add_licensed, add_listing, add_transfers, addr

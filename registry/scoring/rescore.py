@@ -1,13 +1,16 @@
-"""Rescoring (database -> graph -> exposure -> policy -> stored scores) and the evidence view of one address."""
+"""Rescoring: database -> graph -> exposure -> policy -> stored scores, under the lease, recorded as a run.
+
+The evidence view of one address (paths traced on demand) is ``explain.py``; the job that decides when to rescore
+(debounce, max wait) is ``jobs.py``.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -20,26 +23,10 @@ from registry.db.types import utcnow
 from registry.errors import Conflict
 from registry.scoring import queries
 from registry.scoring.graph import cache_for
-from registry.scoring.models import (
-    AddressForBank,
-    AddressView,
-    DirectHitPublic,
-    ExposureForBank,
-    ExposuresForBank,
-    ExposuresPublic,
-    ExposureWithPaths,
-    HopPublic,
-    ListingRef,
-    PathForBank,
-    PathPublic,
-    TxRef,
-)
-from registry.scoring.paths import Path, trace, with_transactions
 from registry.scoring.propagate import Exposure, Seeds, exposed_rows, propagate
 from registry.scoring.settings import ScoringSettings
 from registry.scoring.tables import ScoringRun
 from registry.screening.policy import ACTIONS, LEVELS, ExposurePolicy, exposure_verdicts, levels_for_scores
-from registry.screening.snapshot import Snapshot, Verdict
 
 log = logging.getLogger("registry.scoring")
 
@@ -229,11 +216,10 @@ def _rescore(engine: Engine, settings: ScoringSettings, run_id: int, progress: P
         record(
             s,
             Actor("system", "rescore", "registry", "system"),
-            "scores.rescore",
-            "scoring_run",
-            str(run_id),
-            None,
-            {"method": method, "max_hops": h, "addresses": data.graph.n, "scored": len(rows)},
+            action="scores.rescore",
+            entity_type="scoring_run",
+            entity_id=str(run_id),
+            after={"method": method, "max_hops": h, "addresses": data.graph.n, "scored": len(rows)},
         )
     step("store scores")
     total = round(time.perf_counter() - started, 3)
@@ -256,168 +242,3 @@ def is_current(run: ScoringRun | None, now_counters: dict[str, int], now: dateti
         and now_counters.get(state.REGISTRY, 0) == run.registry_counter_out
         and run.registry_counter_out == run.registry_counter_in + 1
     )
-
-
-def _listed_in(snapshot: Snapshot, family: str, now: float) -> Callable[[str], frozenset[str]]:
-    """Listed categories from the snapshot, looked up per address met: no database query, no pass over all."""
-
-    def categories(address: str) -> frozenset[str]:
-        v = snapshot.verdicts.get(f"{family}:{address}")
-        if v is None or not v.hits:
-            return frozenset()
-        return frozenset(h.category for h in v.hits if h.valid_until is None or h.valid_until > now)
-
-    return categories
-
-
-def trace_paths(
-    engine: Engine, snapshot: Snapshot, family: str, address: str, settings: ScoringSettings
-) -> dict[str, dict[str, list[Path]]]:
-    """Top paths per direction and category for one address: at most ``H`` batched queries per direction."""
-    now = time.time()
-    listed = _listed_in(snapshot, family, now)
-    with read_only(engine).connect() as conn:
-        nets = queries.family_networks(conn, family)
-        licensed = {k.partition(":")[2] for k in queries.licensed_keys(conn) if k.startswith(family + ":")}
-        out: dict[str, dict[str, list[Path]]] = {}
-        if not nets:
-            return {}
-
-        def transfers(froms: Sequence[str], tos: Sequence[str]) -> list[tuple[Any, ...]]:
-            return queries.edge_transfers(conn, settings, nets, froms, tos)
-
-        for direction in ("incoming", "outgoing"):
-
-            def edges(addrs: Sequence[str], d: str = direction) -> list[tuple[str, str, float]]:
-                return queries.edge_sums(conn, settings, nets, addrs, d)
-
-            found = trace(address, direction, edges, listed, licensed, settings, settings.scoring_max_hops)
-            out[direction] = with_transactions(found, transfers)
-    return out
-
-
-def _paths_public(paths: list[Path]) -> list[PathPublic]:
-    return [
-        PathPublic(
-            share=round(p.share, 6),
-            hops=[
-                HopPublic(
-                    from_address=h.from_address,
-                    to_address=h.to_address,
-                    share=round(h.share, 6),
-                    transactions=[
-                        TxRef(
-                            network=t.network,
-                            tx_id=t.tx_id,
-                            idx=t.idx,
-                            asset=t.asset,
-                            amount=t.amount,
-                            block_time=t.block_time,
-                        )
-                        for t in h.transactions
-                    ],
-                )
-                for h in p.hops
-            ],
-        )
-        for p in paths
-    ]
-
-
-def address_view(
-    engine: Engine,
-    snapshot: Snapshot,
-    chain: str,
-    family: str,
-    address: str,
-    settings: ScoringSettings,
-    policy_version: str,
-) -> AddressView:
-    v = snapshot.verdict(f"{family}:{address}", time.time())
-    paths = trace_paths(engine, snapshot, family, address, settings) if _has_exposure(v) else {}
-    with session_scope(engine) as s:
-        listings = [
-            ListingRef(
-                id=row.id or 0,
-                chain=row.chain,
-                category=row.category,
-                confidence=row.confidence,
-                source=row.source,
-                status=row.status,
-                legal_basis=row.legal_basis,
-                listed_since=row.listed_since,
-                valid_until=row.valid_until,
-                case_id=row.case_id,
-                case_number=number,
-                case_title=title,
-            )
-            for row, number, title in queries.listings_with_cases(s, family, address)
-        ]
-    exposure = ExposuresPublic(
-        incoming=[
-            ExposureWithPaths(**e, paths=_paths_public(paths.get("incoming", {}).get(e["category"], [])))
-            for e in v.exposure.get("incoming", [])
-        ],
-        outgoing=[
-            ExposureWithPaths(**e, paths=_paths_public(paths.get("outgoing", {}).get(e["category"], [])))
-            for e in v.exposure.get("outgoing", [])
-        ],
-    )
-    return AddressView(
-        address=address,
-        chain=chain,
-        family=family,
-        risk_score=v.risk_score,
-        risk_level=v.risk_level,
-        action=v.action,
-        direct=[DirectHitPublic(**d) for d in v.direct],
-        listings=listings,
-        exposure=exposure,
-        policy_version=policy_version,
-        registry_version=snapshot.version_str,
-    )
-
-
-def restrict_to_cases(full: AddressView, visible: set[int]) -> AddressView:
-    """An investigator's view: listings of cases they are not a member of keep their category and status (any
-    bank sees as much) but lose the case reference and legal basis."""
-
-    def cut(ref: ListingRef) -> ListingRef:
-        if ref.case_id is None or ref.case_id in visible:
-            return ref
-        return ref.model_copy(
-            update={"case_id": None, "case_number": None, "case_title": None, "legal_basis": "", "restricted": True}
-        )
-
-    return full.model_copy(update={"listings": [cut(x) for x in full.listings]})
-
-
-def bank_view(full: AddressView) -> AddressForBank:
-    """The reduced explanation is derived from the full one, field by field into a type without case data."""
-
-    def reduce(items: list[ExposureWithPaths]) -> list[ExposureForBank]:
-        return [
-            ExposureForBank(
-                category=e.category,
-                share=e.share,
-                min_hops=e.min_hops,
-                paths=[PathForBank(share=p.share, hop_shares=[h.share for h in p.hops]) for p in e.paths],
-            )
-            for e in items
-        ]
-
-    return AddressForBank(
-        address=full.address,
-        chain=full.chain,
-        risk_score=full.risk_score,
-        risk_level=full.risk_level,
-        action=full.action,
-        direct=full.direct,
-        exposure=ExposuresForBank(incoming=reduce(full.exposure.incoming), outgoing=reduce(full.exposure.outgoing)),
-        policy_version=full.policy_version,
-        registry_version=full.registry_version,
-    )
-
-
-def _has_exposure(v: Verdict) -> bool:
-    return bool(v.exposure.get("incoming") or v.exposure.get("outgoing"))

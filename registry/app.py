@@ -1,17 +1,21 @@
-"""Building the FastAPI app: context, routers, error mapping, middleware, background threads."""
+"""Building the HTTP app from the one feature list (``registry.features``): the context, the error mapping, every
+feature's routers, installs and lifespans, the middleware, the docs pages.
+
+This is the composition root (with ``registry.cli`` and ``registry.asgi``): it may import every feature, and no
+feature imports it.
+"""
 
 from __future__ import annotations
 
-import importlib
 import importlib.resources
-import logging
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Sequence
+from contextlib import ExitStack, asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
@@ -22,6 +26,8 @@ from starlette.staticfiles import StaticFiles
 
 from registry.auth.service import KeyCache
 from registry.db.engine import get_engine
+from registry.feature import Feature, job_specs
+from registry.features import FEATURES
 from registry.http import errors
 from registry.http.bodies import JsonBodies, is_json_media_type
 from registry.http.deps import AppContext, RoleCheck
@@ -34,34 +40,10 @@ from registry.screening.log import ScreeningLogWriter
 from registry.screening.snapshot import SnapshotHolder
 from registry.settings import Settings, get_settings
 
-log = logging.getLogger("registry.http")
 
-ROUTERS = [
-    "registry.taxonomy.routes",
-    "registry.screening.routes",
-    "registry.cases.routes",
-    "registry.decisions.routes",
-    "registry.entities.routes",
-    "registry.scoring.routes",
-    "registry.audit.routes",
-    "registry.ops.routes",
-    "blocklist.routes",
-]
-"""Every feature's router (each module exposes ``router``): the one list to read to see what the API serves."""
-
-STARTUP_HOOKS: list[str] = [
-    "registry.scoring.snapshot:install",
-    "registry.ops.lifecycle:install",
-    "blocklist.feeds.fastpath:install",
-]
-"""``module:function(app, ctx)`` called at app construction: how features attach caches, loaders and jobs."""
-
-
-def _routers() -> list[APIRouter]:
-    return [importlib.import_module(name).router for name in ROUTERS]
-
-
-def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, engine: Engine | None = None, *, features: Sequence[Feature] = FEATURES
+) -> FastAPI:
     settings = settings or get_settings()
     engine = engine or get_engine(settings.effective_database_url)
     keys = KeyCache(engine, settings.effective_key_pepper)
@@ -71,24 +53,19 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         keys=keys,
         snapshot=SnapshotHolder(engine, settings.snapshot_poll_seconds, on_poll=keys.refresh),
         screening_log=ScreeningLogWriter.from_settings(engine, settings),
+        jobs=partial(job_specs, features),
         limiter=RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
     )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        ctx.keys.refresh(force=True)
-        ctx.snapshot.refresh(force=True)
-        ctx.snapshot.start()
-        ctx.screening_log.start()
-        for start in ctx.on_start:
-            start()
-        try:
+        """The features' start-ups in list order; their shut-downs in reverse, also of those started before one
+        that failed to start."""
+        with ExitStack() as started:
+            for feature in features:
+                if feature.lifespan is not None:
+                    started.enter_context(feature.lifespan(ctx))
             yield
-        finally:
-            for stop in reversed(ctx.on_stop):
-                stop()
-            ctx.snapshot.stop()
-            ctx.screening_log.stop()
 
     app = FastAPI(
         title="Wallet risk registry",
@@ -108,18 +85,18 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.ctx = ctx
     errors.install(app)
-    for router in _routers():
-        app.include_router(router, responses=errors.COMMON_ERRORS)
+    for feature in features:
+        for router in feature.routers:
+            app.include_router(router, responses=errors.COMMON_ERRORS)
     # Innermost (added first): the screening fast path and the feed's 304 shortcut never pass through it.
     app.add_middleware(JsonBodies, raw_routes=_raw_body_routes(app))
-    for hook in STARTUP_HOOKS:
-        module, _, func = hook.partition(":")
-        getattr(importlib.import_module(module), func)(app, ctx)
+    for feature in features:
+        if feature.install is not None:
+            feature.install(app, ctx)
     _publish_roles(app)
     _install_docs(app)
-    from registry.screening.routes import screen, screen_batch
-
-    app.add_middleware(FastPath, routes={"/v1/screen": screen, "/v1/screen/batch": screen_batch})
+    fast_routes = {path: handler for feature in features for path, handler in feature.fast_routes.items()}
+    app.add_middleware(FastPath, routes=fast_routes)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestObserver, access_log=settings.access_log)
     return app

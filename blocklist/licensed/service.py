@@ -1,27 +1,30 @@
 """The licensed check: a domain of an active licensed firm, or any name under it, never enters the feed.
 
-The checks are queries whose callers (submission, approval, the domain check) decide what a hit means; the two
-transitions (a licence granted, a licence ended) change entries and leave ``sync_feed`` to the caller, which
-knows every domain a register refresh touched.
+The checks answer which licences a name touches; their callers (submission, approval, the domain check) decide what
+a hit means. The two transitions (a licence granted, a licence ended) change entries and leave ``sync_feed`` to the
+caller, which knows every domain a register refresh or a mapping touched. They are run for the register job and
+for a supervisor's mapping alike, so they take the audit ``Actor`` the caller records under.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from blocklist.domains.lookalike import Brand
-from blocklist.domains.normalize import NormalizedDomain, normalize_domain, parents
-from blocklist.tables import BlocklistDomain, DomainStatus, LicensedDomain, LicensedFirm
+from blocklist.domains.normalize import NormalizedDomain, normalize_domain
+from blocklist.licensed import queries
+from blocklist.licensed.queries import LicenceRow
+from blocklist.tables import BlocklistDomain, DomainStatus, LicensedFirm
 from registry.audit.service import Actor, record
 from registry.db.types import utcnow
 from registry.errors import Conflict
 
-ACTIVE = "active"
+ACTIVE = queries.ACTIVE
+"""The register status of a licence in force: only such a firm's names are passed through and never blocked."""
 
 
 @dataclass(frozen=True)
@@ -36,35 +39,22 @@ class LicenceHit:
         return f"{self.firm} ({self.regulator.upper()} licence {licence}, domain {self.domain})"
 
     def public(self) -> dict[str, Any]:
-        return {
-            "domain": self.domain,
-            "firm": self.firm,
-            "licence_number": self.licence_number,
-            "regulator": self.regulator,
-        }
+        """What a 409 ``licensed_domain`` and the domain check show of the licence: no more than the register."""
+        return asdict(self)
 
 
-def _hits(rows: Any) -> list[LicenceHit]:
+def _hits(rows: list[LicenceRow]) -> list[LicenceHit]:
     return [LicenceHit(d, n, lic, reg) for d, n, lic, reg in rows]
 
 
-def _licensed_select() -> Any:
-    return select(LicensedDomain.domain, LicensedFirm.name, LicensedFirm.licence_number, LicensedFirm.regulator).join(
-        LicensedFirm, col(LicensedFirm.id) == col(LicensedDomain.firm_id)
-    )
-
-
 def covering_licences(session: Session, host: str) -> list[LicenceHit]:
-    """Active licences on the host itself or on a parent of it (one query)."""
-    q = _licensed_select().where(col(LicensedDomain.domain).in_(parents(host)), col(LicensedFirm.status) == ACTIVE)
-    return _hits(session.execute(q).all())
+    """Active licences on the host itself or on a parent of it."""
+    return _hits(queries.licences_on_or_above(session, host))
 
 
 def licences_below(session: Session, host: str) -> list[LicenceHit]:
     """Active licensed names under the host: blocking the host would block them too."""
-    # Domains are LDH punycode, so they hold no LIKE wildcard characters (normalisation refuses % and _).
-    q = _licensed_select().where(col(LicensedDomain.domain).like(f"%.{host}"), col(LicensedFirm.status) == ACTIVE)
-    return _hits(session.execute(q).all())
+    return _hits(queries.licences_under(session, host))
 
 
 def refuse_if_licensed(session: Session, nd: NormalizedDomain) -> None:
@@ -87,15 +77,11 @@ def _relation(host: str, licensed: str) -> str:
 
 
 def brands(session: Session) -> list[Brand]:
-    q = _licensed_select().where(col(LicensedFirm.status) == ACTIVE)
-    out = []
-    for domain, firm, licence, _reg in session.execute(q).all():
-        out.append(Brand(label=_label(domain), domain=domain, firm=firm, licence=licence))
-    return out
-
-
-def _label(domain: str) -> str:
-    return normalize_domain(domain).label
+    """The licensed domains lookalikes are measured against."""
+    return [
+        Brand(label=normalize_domain(domain).label, domain=domain, firm=firm, licence_number=licence)
+        for domain, firm, licence, _regulator in queries.active_licences(session)
+    ]
 
 
 def entries_cleared_by(session: Session, domains: list[str]) -> list[BlocklistDomain]:
@@ -104,12 +90,7 @@ def entries_cleared_by(session: Session, domains: list[str]) -> list[BlocklistDo
     pass-through: hosts, Squid, plain lists)."""
     if not domains:
         return []
-    above = sorted({p for d in domains for p in parents(d)})
-    conds = [col(BlocklistDomain.domain).in_(above)] + [col(BlocklistDomain.domain).like(f"%.{d}") for d in domains]
-    q = select(BlocklistDomain).where(
-        or_(*conds), col(BlocklistDomain.status).in_([DomainStatus.active.value, DomainStatus.pending.value])
-    )
-    return list(session.execute(q.order_by(col(BlocklistDomain.id))).scalars().all())
+    return queries.open_entries_around(session, domains)
 
 
 def clear_for_licence(session: Session, firm: LicensedFirm, domains: list[str], actor: Actor, why: str) -> set[str]:
@@ -132,11 +113,11 @@ def clear_for_licence(session: Session, firm: LicensedFirm, domains: list[str], 
         record(
             session,
             actor,
-            f"blocklist_domain.{e.status}",
-            "blocklist_domain",
-            str(e.id),
-            before,
-            {"status": e.status, "domain": e.domain, "reason": e.decision_reason},
+            action=f"blocklist_domain.{e.status}",
+            entity_type="blocklist_domain",
+            entity_id=str(e.id),
+            before=before,
+            after={"status": e.status, "domain": e.domain, "reason": e.decision_reason},
         )
         touched.add(e.domain)
     return touched
@@ -148,14 +129,7 @@ def send_to_review(
     """A licence ended: the firm's names go to a supervisor as pending entries, not into the feed."""
     if not domains:
         return []
-    open_ = set(
-        session.execute(
-            select(BlocklistDomain.domain).where(
-                col(BlocklistDomain.domain).in_(domains),
-                col(BlocklistDomain.status).in_([DomainStatus.active.value, DomainStatus.pending.value]),
-            )
-        ).scalars()
-    )
+    open_ = queries.open_domains_among(session, domains)
     out = []
     for d in domains:
         if d in open_:
@@ -176,11 +150,11 @@ def send_to_review(
         record(
             session,
             actor,
-            "blocklist_domain.review",
-            "blocklist_domain",
-            str(e.id),
-            None,
-            {"domain": d, "status": e.status, "legal_basis": e.legal_basis},
+            action="blocklist_domain.review",
+            entity_type="blocklist_domain",
+            entity_id=str(e.id),
+            before=None,
+            after={"domain": d, "status": e.status, "legal_basis": e.legal_basis},
         )
         out.append(e)
     return out

@@ -1,6 +1,6 @@
 """The ASGI entry point uvicorn imports in each worker process (``registry serve``)."""
 
-from registry.http.app import create_app
+from registry.app import create_app
 from registry.ops.observability import configure_logging
 from registry.settings import get_settings
 

@@ -1,0 +1,332 @@
+"""The import directions of docs/architecture.md, checked on the real import graph.
+
+Every module of ``chains``, ``registry`` and ``blocklist`` is parsed (``ast``, nothing imported) and every import is
+resolved to a project module: module-level, inside functions, and under ``if TYPE_CHECKING:``. Each module belongs
+to one unit: ``chains``, ``blocklist``, the registry kernel (``KERNEL``), the registry's assembly (``ASSEMBLY``) or a
+registry feature (``registry.<package>``). The rules:
+
+- ``chains`` imports nothing of ``registry`` or ``blocklist``;
+- the kernel imports no feature and no assembly module; ``blocklist`` and every feature import the kernel, ``chains``
+  and themselves, never the assembly, and another feature only through an entry of ``CROSS_FEATURE`` (the known
+  debt, each with its reason; an entry nothing uses any more fails too, so the list only shrinks);
+- no import cycle between units (type-only imports excluded: they never run), but those named in ``KNOWN_CYCLES``;
+- every feature package's ``FEATURE`` is in the one list, and every router, job list and command is wired through it.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+PACKAGES = ("chains", "registry", "blocklist")
+
+KERNEL = (
+    "registry.settings",
+    "registry.errors",
+    "registry.types",
+    "registry.feature",
+    "registry.db",
+    "registry.http",
+    "registry.auth",
+    "registry.audit",
+    "registry.decisions",
+    "registry.taxonomy",
+    "registry.ops.jobs",
+    "registry.ops.ratelimit",
+)
+"""What every feature (and ``blocklist``) may import; the list in docs/architecture.md. ``registry`` itself (its
+``__init__``) is kernel too."""
+
+ASSEMBLY = ("registry.app", "registry.features", "registry.cli", "registry.asgi", "registry.__main__")
+"""The composition root: imports every feature; nothing else imports it."""
+
+KERNEL_UNIT = "registry (kernel)"
+ASSEMBLY_UNIT = "registry (assembly)"
+
+CROSS_FEATURE: dict[tuple[str, str], str] = {
+    # (importing unit or module, imported module): why
+    ("blocklist", "registry.cases.service"): "a domain is submitted under a case: the case's access check (case_for)",
+    ("blocklist", "registry.cases.queries"): "a domain's case must be readable by the investigator (membership)",
+    ("blocklist", "registry.entities.tables"): "a domain is linked to an entity; the licensed check reads entities",
+    ("blocklist", "registry.entities.models"): "a domain's answer embeds the entity's public model",
+    ("registry.http.deps", "registry.screening.snapshot"): "type only: AppContext holds the screening snapshot",
+    ("registry.http.deps", "registry.screening.log"): "type only: AppContext holds the screening log writer",
+    ("registry.imports", "registry.cases.service"): "sanctions become listings; `import listings` is the CSV import",
+    ("registry.imports", "registry.cases.tables"): "the sanctions import reconciles its listings with the live ones",
+    ("registry.imports", "registry.cases.queries"): "`registry import listings` looks its case up by number",
+    ("registry.ops", "registry.screening.log"): "type only: the metrics collector reads the screening log's buffer",
+    ("registry.scoring", "registry.cases.tables"): "rescoring seeds taint from the live listings",
+    ("registry.scoring", "registry.cases.queries"): "the address view shows only the cases the investigator is in",
+    ("registry.scoring", "registry.entities.tables"): "licensed entities' addresses stop taint propagation",
+    ("registry.scoring", "registry.transfers.tables"): "rescoring reads the transfer store",
+    ("registry.scoring", "registry.screening.policy"): "exposure becomes a verdict by the screening risk policy",
+    ("registry.scoring", "registry.screening.snapshot"): "stored scores are loaded into the screening snapshot",
+    ("registry.screening", "registry.cases.tables"): "the snapshot is built from the live listings",
+    ("registry.screening", "registry.ops.observability"): "the screenings-by-level counter is among the ops metrics",
+}
+"""Known cross-feature imports: the documented debt (docs/architecture.md). Features should talk through each other's
+``service`` module, or the shared piece move to the kernel; an entry goes when its import goes."""
+
+KNOWN_CYCLES: dict[frozenset[str], str] = {}
+"""Import cycles between units that are known and tolerated, each with its reason (none today)."""
+
+
+@dataclass(frozen=True)
+class Import:
+    importer: str
+    imported: str
+    line: int
+    type_only: bool
+
+    def where(self) -> str:
+        return f"{self.importer} (line {self.line}) imports {self.imported}"
+
+
+def _modules() -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            parts = list(path.relative_to(ROOT).with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts.pop()
+            found[".".join(parts)] = path
+    return found
+
+
+MODULES = _modules()
+
+
+def _resolve(name: str) -> str | None:
+    """The project module ``name`` refers to (a name imported from a module resolves to that module)."""
+    while name and name not in MODULES:
+        name = name.rpartition(".")[0]
+    return name or None
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+class _Collector(ast.NodeVisitor):
+    def __init__(self, module: str, is_package: bool) -> None:
+        self.module = module
+        self.package = module if is_package else module.rpartition(".")[0]
+        self.type_only = 0
+        self.found: list[Import] = []
+
+    def visit_If(self, node: ast.If) -> None:
+        if not _is_type_checking(node.test):
+            self.generic_visit(node)
+            return
+        self.type_only += 1
+        for child in node.body:
+            self.visit(child)
+        self.type_only -= 1
+        for child in node.orelse:
+            self.visit(child)
+
+    def visit_Import(self, node: ast.Import) -> None:
+        for alias in node.names:
+            self._add(alias.name, node.lineno)
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        if node.level:
+            base = self.package.split(".")[: len(self.package.split(".")) - node.level + 1]
+            name = ".".join(base + ([node.module] if node.module else []))
+        else:
+            name = node.module or ""
+        for alias in node.names:
+            submodule = f"{name}.{alias.name}"
+            self._add(submodule if submodule in MODULES else name, node.lineno)
+
+    def _add(self, name: str, line: int) -> None:
+        if name.split(".")[0] not in PACKAGES:
+            return
+        target = _resolve(name)
+        if target is not None and target != self.module:
+            self.found.append(Import(self.module, target, line, self.type_only > 0))
+
+
+def _imports() -> list[Import]:
+    out: list[Import] = []
+    for module, path in MODULES.items():
+        collector = _Collector(module, path.name == "__init__.py")
+        collector.visit(ast.parse(path.read_text(), filename=str(path)))
+        out.extend(collector.found)
+    return out
+
+
+IMPORTS = _imports()
+
+
+def _under(module: str, prefix: str) -> bool:
+    return module == prefix or module.startswith(prefix + ".")
+
+
+def unit(module: str) -> str:
+    top = module.split(".")[0]
+    if top in ("chains", "blocklist"):
+        return top
+    if module in ASSEMBLY:
+        return ASSEMBLY_UNIT
+    if module == "registry" or any(_under(module, k) for k in KERNEL):
+        return KERNEL_UNIT
+    return ".".join(module.split(".")[:2])
+
+
+def _cross_feature_entry(imp: Import) -> tuple[str, str] | None:
+    for importer, imported in CROSS_FEATURE:
+        if (unit(imp.importer) == importer or _under(imp.importer, importer)) and _under(imp.imported, imported):
+            return importer, imported
+    return None
+
+
+def _between_units() -> Iterator[Import]:
+    for imp in IMPORTS:
+        if unit(imp.importer) != unit(imp.imported):
+            yield imp
+
+
+def test_the_graph_is_read() -> None:
+    assert len(MODULES) > 100 and len(IMPORTS) > 500
+    assert unit("registry.http.deps") == KERNEL_UNIT and unit("registry.ops.jobs") == KERNEL_UNIT
+    assert unit("registry.ops.routes") == "registry.ops" and unit("registry.app") == ASSEMBLY_UNIT
+    # type-only and function-level imports are seen too
+    lifecycle = {
+        i.type_only for i in IMPORTS if (i.importer, i.imported) == ("registry.ops.lifecycle", "registry.ops.scheduler")
+    }
+    assert lifecycle == {True, False}
+
+
+def test_chains_imports_nothing_of_the_project() -> None:
+    wrong = [i.where() for i in IMPORTS if unit(i.importer) == "chains" and unit(i.imported) != "chains"]
+    assert not wrong, "chains is a library: it imports neither registry nor blocklist:\n" + "\n".join(wrong)
+
+
+def test_nothing_imports_the_assembly() -> None:
+    wrong = [i.where() for i in _between_units() if unit(i.imported) == ASSEMBLY_UNIT]
+    assert not wrong, "only the composition root imports registry.app / features / cli / asgi:\n" + "\n".join(wrong)
+
+
+def test_features_import_the_kernel_and_not_each_other() -> None:
+    wrong = []
+    for imp in _between_units():
+        source, target = unit(imp.importer), unit(imp.imported)
+        if source in ("chains", ASSEMBLY_UNIT) or target in ("chains", ASSEMBLY_UNIT):
+            continue  # the rules of the two tests above
+        if target == KERNEL_UNIT and source != KERNEL_UNIT:
+            continue
+        if _cross_feature_entry(imp) is None:
+            wrong.append(imp.where())
+    assert not wrong, (
+        "an import across features (or from the kernel into a feature) that docs/architecture.md does not allow: "
+        "go through the kernel, or move the shared piece into it; if it must stay, add it to CROSS_FEATURE with "
+        "its reason:\n" + "\n".join(wrong)
+    )
+
+
+def test_every_cross_feature_entry_is_still_used() -> None:
+    used = {entry for imp in _between_units() if (entry := _cross_feature_entry(imp)) is not None}
+    stale = sorted(set(CROSS_FEATURE) - used)
+    assert not stale, f"no import needs these any more: remove them from CROSS_FEATURE and the page: {stale}"
+
+
+def _strongly_connected(graph: dict[str, set[str]]) -> list[frozenset[str]]:
+    """Tarjan's algorithm, iteratively; components of more than one unit (no unit imports itself here)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    components: list[frozenset[str]] = []
+    for start in sorted(graph):
+        if start in index:
+            continue
+        work = [(start, iter(sorted(graph[start])))]
+        index[start] = low[start] = len(index)
+        stack.append(start)
+        on_stack.add(start)
+        while work:
+            node, successors = work[-1]
+            for nxt in successors:
+                if nxt not in index:
+                    index[nxt] = low[nxt] = len(index)
+                    stack.append(nxt)
+                    on_stack.add(nxt)
+                    work.append((nxt, iter(sorted(graph[nxt]))))
+                    break
+                if nxt in on_stack:
+                    low[node] = min(low[node], index[nxt])
+            else:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[node])
+                if low[node] == index[node]:
+                    component = set()
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        component.add(member)
+                        if member == node:
+                            break
+                    if len(component) > 1:
+                        components.append(frozenset(component))
+    return components
+
+
+def test_the_cycle_finder_finds_cycles() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": set()}
+    assert _strongly_connected(defaultdict(set, graph)) == [frozenset("abc")]
+
+
+def test_no_import_cycles_between_units() -> None:
+    graph: dict[str, set[str]] = defaultdict(set)
+    for imp in _between_units():
+        if not imp.type_only:
+            graph[unit(imp.importer)].add(unit(imp.imported))
+    cycles = {c for c in _strongly_connected(graph) if c not in KNOWN_CYCLES}
+    assert not cycles, f"import cycles between packages or features: {[sorted(c) for c in cycles]}"
+    stale = set(KNOWN_CYCLES) - set(_strongly_connected(graph))
+    assert not stale, f"these cycles are gone: remove them from KNOWN_CYCLES: {[sorted(c) for c in stale]}"
+
+
+def test_every_feature_is_in_the_one_list() -> None:
+    from registry.features import FEATURES
+
+    names = [f.name for f in FEATURES]
+    assert len(names) == len(set(names)), names
+    for module in [m for m in MODULES if m.endswith(".feature") and m != "registry.feature"]:
+        assert importlib.import_module(module).FEATURE in FEATURES, f"{module}.FEATURE is not in registry.features"
+
+
+def test_every_router_job_list_and_command_is_wired_through_a_feature() -> None:
+    import typer
+
+    from registry.cli import app
+    from registry.features import FEATURES
+
+    routers = [r for f in FEATURES for r in f.routers]
+    jobs = [f.jobs for f in FEATURES if f.jobs is not None]
+    clis = [f.cli for f in FEATURES if f.cli is not None]
+    groups = [g.typer_instance for g in app.registered_groups]
+    for module in MODULES:
+        name = module.rpartition(".")[2]
+        if name not in ("routes", "jobs", "cli") or unit(module) in (ASSEMBLY_UNIT, "chains"):
+            continue
+        loaded = importlib.import_module(module)
+        if name == "routes":
+            assert loaded.router in routers, f"{module}.router is in no feature's routers"
+        elif name == "jobs":
+            if module != "registry.ops.jobs":  # the contract itself
+                assert loaded.jobs in jobs, f"{module}.jobs is in no feature's jobs"
+        elif hasattr(loaded, "register"):
+            assert loaded.register in clis, f"{module}.register is in no feature's cli"
+        else:
+            assert isinstance(loaded.app, typer.Typer) and loaded.app in groups, f"{module}.app is not a command group"
