@@ -151,7 +151,7 @@ def test_a_rejected_register_fetch_is_failed_not_ok(
     app_client: TestClient, keys: Keys, engine: Engine, db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import blocklist.register.sources as sources
-    from blocklist.register.model import FetchResult
+    from blocklist.register.records import FetchResult
     from registry.features import load_specs
 
     class EmptyRegister:
