@@ -7,17 +7,11 @@ where it must run.
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine as sa_create_engine
@@ -26,24 +20,13 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import NullPool
 
 from registry.app import create_app
-from registry.audit.service import CLI
-from registry.auth.service import create_key
-from registry.db.engine import dispose_engines, make_engine, session_scope
+from registry.db.engine import dispose_engines, make_engine
 from registry.db.migrate import upgrade
 from registry.settings import Settings
-
-ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = ROOT.parent / "shared" / "data"
-PEPPER = "test-pepper-0123456789abcdef0123456789abcdef"
-
-
-def pg_admin_url() -> str | None:
-    url = os.environ.get("REGISTRY_TEST_POSTGRES_URL")
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail("REGISTRY_TEST_POSTGRES_URL is not set: the PostgreSQL tests must run in CI")
-        return None
-    return Settings(database_url=url).database_url
+from tests.support.databases import pg_admin_url
+from tests.support.keys import Keys
+from tests.support.paths import PEPPER
+from tests.support.servers import LiveServer, start_server, stop_server
 
 
 @pytest.fixture(scope="session")
@@ -132,88 +115,9 @@ def app_client(settings: Settings, engine: Engine) -> Iterator[TestClient]:
         yield client
 
 
-class Keys:
-    """Creates API keys straight in the database (the CLI's path) and hands out auth headers."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    def create(self, role: str, org: str = "Test Org", holder: str | None = None) -> str:
-        holder = holder or f"{role}-{uuid.uuid4().hex[:6]}"
-        with session_scope(self.engine) as s:
-            secret, _ = create_key(s, role, org, PEPPER.encode(), CLI, holder)
-        return secret
-
-    def headers(self, role: str, org: str = "Test Org", holder: str | None = None) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.create(role, org, holder)}"}
-
-
 @pytest.fixture
 def keys(engine: Engine) -> Keys:
     return Keys(engine)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class LiveServer:
-    def __init__(self, base_url: str, proc: subprocess.Popen[bytes], log_path: Path) -> None:
-        self.base_url = base_url
-        self.proc = proc
-        self.log_path = log_path
-
-    def client(self, headers: dict[str, str] | None = None) -> httpx.Client:
-        return httpx.Client(base_url=self.base_url, headers=headers or {}, timeout=30)
-
-
-def start_server(
-    db_url: str, tmp_path: Path, extra_env: dict[str, str] | None = None, scheduler: bool = False
-) -> LiveServer:
-    """``registry serve`` in a subprocess on a free loopback port: real HTTP, real process boundaries."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "REGISTRY_DATABASE_URL": db_url,
-        "REGISTRY_KEY_PEPPER": PEPPER,
-        "REGISTRY_PORT": str(port),
-        "REGISTRY_SNAPSHOT_POLL_SECONDS": "0.1",
-        "REGISTRY_SCREENING_LOG_FLUSH_SECONDS": "0.1",
-        "REGISTRY_VAR_DIR": str(tmp_path / "var"),
-        **(extra_env or {}),
-    }
-    log_path = tmp_path / f"server-{port}.log"
-    log = open(log_path, "wb")  # noqa: SIM115 - closed with the process
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "registry", "serve", "--scheduler" if scheduler else "--no-scheduler"],
-        env=env,
-        stdout=log,
-        stderr=log,
-        cwd=ROOT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {log_path.read_text()[-3000:]}")
-        try:
-            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                return LiveServer(base, proc, log_path)
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError(f"server did not start: {log_path.read_text()[-3000:]}")
-
-
-def stop_server(server: LiveServer) -> None:
-    server.proc.terminate()
-    try:
-        server.proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        server.proc.kill()
-        server.proc.wait()
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.conftest import ROOT
+from tests.support.paths import ROOT
 
 PACKAGES = ("chains", "registry", "blocklist")
 
@@ -330,3 +330,20 @@ def test_every_router_job_list_and_command_is_wired_through_a_feature() -> None:
             assert loaded.register in clis, f"{module}.register is in no feature's cli"
         else:
             assert isinstance(loaded.app, typer.Typer) and loaded.app in groups, f"{module}.app is not a command group"
+
+
+def _private_imports_across_units() -> list[str]:
+    """``from other.unit import _name``: reaching into another unit's private names (a module's own package may)."""
+    found: list[str] = []
+    for module, path in MODULES.items():
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if not isinstance(node, ast.ImportFrom) or node.level or not node.module:
+                continue
+            if node.module.split(".")[0] not in PACKAGES or unit(node.module) == unit(module):
+                continue
+            found += [f"{module}:{node.lineno} {node.module}.{a.name}" for a in node.names if a.name.startswith("_")]
+    return found
+
+
+def test_no_unit_imports_another_units_private_names() -> None:
+    assert _private_imports_across_units() == []

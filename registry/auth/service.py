@@ -182,14 +182,13 @@ class KeyCache:
         return p
 
     def refresh(self, force: bool = False) -> None:
-        with self._lock:
-            with session_scope(read_only(control_engine(self._engine))) as s:
-                version = state.read_all(s).get(state.KEYS, 0)
-                if version == self._version and not force:
-                    return
-                rows = s.exec(select(ApiKey).where(col(ApiKey.revoked_at).is_(None))).all()
-                self._by_digest = {r.digest: Principal(r.id or 0, Role(r.role), r.org, r.holder) for r in rows}
-                self._version = version
+        with self._lock, session_scope(read_only(control_engine(self._engine))) as s:
+            version = state.read_all(s).get(state.KEYS, 0)
+            if version == self._version and not force:
+                return
+            rows = s.exec(select(ApiKey).where(col(ApiKey.revoked_at).is_(None))).all()
+            self._by_digest = {r.digest: Principal(r.id or 0, Role(r.role), r.org, r.holder) for r in rows}
+            self._version = version
 
 
 def principal_for_holder(session: Session, holder: str, role: Role) -> Principal:

@@ -191,13 +191,13 @@ def _parse(lines: Iterator[str], out: ParsedCsv, now: datetime, max_rows: int) -
         except ValidationError as e:
             for err in e.errors():
                 col = str(err["loc"][0]) if err.get("loc") else None
-                out.add(RowError(line=start, column=col, value=fields.get(col or "", None), reason=err["msg"]))
+                out.add(RowError(line=start, column=col, value=fields.get(col or ""), reason=err["msg"]))
             continue
         try:
             c = check_listing(item, now)
         except RegistryError as e:
             col = (e.details or {}).get("field") if isinstance(e.details, dict) else None
-            out.add(RowError(line=start, column=col, value=fields.get(col or "", None), reason=e.message))
+            out.add(RowError(line=start, column=col, value=fields.get(col or ""), reason=e.message))
             continue
         key = (c.family, c.address, c.category)
         if key in first_seen:

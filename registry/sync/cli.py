@@ -77,7 +77,7 @@ def _settings() -> SyncSettings:
 
 
 def sync(
-    network: list[str] = typer.Option(  # noqa: B008 - typer's declaration style
+    network: list[str] = typer.Option(
         [], "--network", "-n", help="network(s) to sync (default: every network with a node configured)"
     ),
     first: int | None = typer.Option(None, "--from", help="first block of an explicit range (a backfill)"),
@@ -116,7 +116,7 @@ def sync(
 
 
 def crawl(
-    network: list[str] = typer.Option(  # noqa: B008
+    network: list[str] = typer.Option(
         [], "--network", "-n", help="network(s) to crawl (default: every network with a node configured)"
     ),
     hops: int | None = typer.Option(None, min=0, max=6, help="hops from the seeds (REGISTRY_CRAWL_HOPS)"),

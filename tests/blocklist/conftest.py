@@ -27,7 +27,7 @@ class RegisterReplay:
         replay = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            def do_GET(self) -> None:
                 replay.hits.append(self.path)
                 status, body = replay.routes.get(self.path, (404, b"<html><title>404</title></html>"))
                 self.send_response(status)

@@ -23,7 +23,8 @@ from blocklist.feeds.service import FeedData
 from blocklist.feeds.signing import Signer, StaleManifest, check_manifest, signed_payload, verify_manifest
 from registry.app import create_app
 from registry.settings import Settings
-from tests.conftest import PEPPER, Keys
+from tests.support.keys import Keys
+from tests.support.paths import PEPPER
 
 KEY = Ed25519PrivateKey.from_private_bytes(bytes.fromhex("11" * 32))
 PUB = KEY.public_key()

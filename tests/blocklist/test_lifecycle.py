@@ -31,8 +31,8 @@ from registry.auth.service import Principal
 from registry.auth.tables import Role
 from registry.db.engine import session_scope
 from registry.settings import Settings
-from tests.conftest import PEPPER
 from tests.registry.helpers import insert_case
+from tests.support.paths import PEPPER
 
 from .conftest import RegisterReplay
 

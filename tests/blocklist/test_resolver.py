@@ -40,8 +40,8 @@ from registry.auth.service import Principal
 from registry.auth.tables import Role
 from registry.db import state
 from registry.db.engine import session_scope
-from tests.conftest import free_port
 from tests.registry.helpers import insert_case
+from tests.support.servers import free_port
 
 pytestmark = pytest.mark.resolver
 
@@ -191,7 +191,7 @@ def resolver(
         out = run_cli("export", "--format", fmt, "--output", str(feed))  # as an operator's cron job would
         assert out.exit_code == 0, out.output
     upstream = Upstream()
-    request.addfinalizer(upstream.close)
+    request.addfinalizer(upstream.close)  # noqa: PT021 - set up before the try below; closed even if unbound fails
     port = free_port()
     conf = _config(tmp_path, port, fmt, feed, upstream.port)
     check = subprocess.run([CHECKCONF, str(conf)], capture_output=True, text=True, timeout=30)

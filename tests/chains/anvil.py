@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import platform
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Sequence
@@ -20,6 +19,8 @@ from typing import Any
 import orjson
 import requests
 from eth_abi.abi import encode
+
+from tests.support.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTRACTS = Path(__file__).resolve().parent / "contracts"
@@ -47,12 +48,6 @@ def anvil_binary() -> str | None:
         if c.exists() and os.access(c, os.X_OK):
             return str(c)
     return shutil.which("anvil")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Anvil:

@@ -102,10 +102,10 @@ class ReplayServer:
                 self.end_headers()
                 self.wfile.write(payload)
 
-            do_GET = _serve  # noqa: N815 - http.server's naming
-            do_POST = _serve  # noqa: N815
+            do_GET = _serve
+            do_POST = _serve
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 return
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _H)

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from importlib.metadata import version
 
-from tests.conftest import ROOT
+from tests.support.paths import ROOT
 
 
 def test_version_prints_the_package_version_and_exits_0() -> None:

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 
 from registry.ops.jobs import JobSpec
 from registry.ops.scheduler import JobRunner
-from tests.conftest import Keys
+from tests.support.keys import Keys
 
 
 def test_two_runners_never_overlap(engine: Engine) -> None:
@@ -130,7 +130,7 @@ def test_a_register_refresh_that_cannot_reach_the_register_is_failed_not_ok(
     """Before: the job returned the refresh's summary (outcome ``failed``) and /v1/jobs said ``ok``; the log line
     did not say how to stop a fetch the agency's network can never make."""
     from registry.features import load_specs
-    from tests.conftest import free_port
+    from tests.support.servers import free_port
 
     _use_test_database(monkeypatch, db_url)
     monkeypatch.setenv("REGISTRY_REGISTER_URL", f"http://127.0.0.1:{free_port()}")  # nothing listens there
@@ -199,7 +199,7 @@ def test_a_sync_run_that_cannot_reach_its_node_is_failed_with_its_report(engine:
     from registry.settings import Settings
     from registry.sync.jobs import jobs
     from registry.sync.settings import SyncSettings
-    from tests.conftest import free_port
+    from tests.support.servers import free_port
 
     s = SyncSettings(
         _env_file=None,  # type: ignore[call-arg]

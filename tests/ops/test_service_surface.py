@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from blocklist.routes import FEEDS
 from registry.ops.observability import JsonFormatter, RedactSecrets
 from registry.settings import Settings
-from tests.conftest import Keys
+from tests.support.keys import Keys
 
 
 def test_health_readiness_and_metrics(app_client: TestClient, keys: Keys) -> None:
@@ -37,7 +37,7 @@ def test_request_id_is_echoed_or_made(app_client: TestClient) -> None:
 
 def test_rate_limit_answers_429_with_retry_after(db_url: str, engine: object, keys: Keys) -> None:
     from registry.app import create_app
-    from tests.conftest import PEPPER
+    from tests.support.paths import PEPPER
 
     settings = Settings(database_url=db_url, key_pepper=PEPPER, rate_limit_per_second=1, rate_limit_burst=3)
     bank = keys.headers("bank")

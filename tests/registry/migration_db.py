@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from registry.db.migrate import alembic_config
-from tests.conftest import pg_admin_url
+from tests.support.databases import pg_admin_url
 
 
 def migrate(url: str, target: str) -> None:

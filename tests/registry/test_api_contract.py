@@ -36,8 +36,10 @@ from registry.app import create_app
 from registry.db.engine import make_engine, session_scope
 from registry.entities import service as entities
 from registry.settings import Settings
-from tests.conftest import PEPPER, Keys, LiveServer
 from tests.registry.helpers import new_case, submit
+from tests.support.keys import Keys
+from tests.support.paths import PEPPER
+from tests.support.servers import LiveServer
 
 LISTED = "0x8589427373d6d84e98730d7795d8f6f8731fda16"
 TRON = "TBHTJqAy4DhHhmT3dNceJYNRz4SdLofLre"

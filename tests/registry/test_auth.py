@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from registry.audit.service import CLI
 from registry.auth.service import revoke_key
 from registry.db.engine import session_scope
-from tests.conftest import Keys
+from tests.support.keys import Keys
 
 # (method, path, body, roles allowed)
 ROUTES: list[tuple[str, str, object, set[str]]] = [

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
 
-from tests.conftest import Keys
 from tests.registry.helpers import approve, delist, new_case, screen_until_version, submit
+from tests.support.keys import Keys
 
 ADDR = "0x1111111111111111111111111111111111111111"
 

@@ -12,7 +12,7 @@ import pytest
 
 from registry import cli
 from registry.errors import NotFound
-from tests.conftest import PEPPER, ROOT
+from tests.support.paths import PEPPER, ROOT
 
 UNREACHABLE = "postgresql://registry:s3cret@127.0.0.1:1/registry"
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from fastapi.testclient import TestClient
 
 from registry.cases.csv_import import parse_listings_csv
-from tests.conftest import Keys
 from tests.registry.helpers import new_case
+from tests.support.keys import Keys
 
 HEADER = "address,chain,category,confidence,legal_basis,evidence_note,valid_until\n"
 GOOD = [

@@ -14,8 +14,9 @@ from pathlib import Path
 from sqlalchemy import text
 
 from registry.db.engine import make_engine
-from tests.conftest import PEPPER, ROOT, LiveServer
 from tests.registry.helpers import approve, new_case, screen_until_version, submit
+from tests.support.paths import PEPPER, ROOT
+from tests.support.servers import LiveServer
 
 SANCTIONED = "0x8589427373d6d84e98730d7795d8f6f8731fda16"
 

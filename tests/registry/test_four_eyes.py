@@ -21,8 +21,9 @@ from registry.cases.tables import Listing, ListingStatus
 from registry.db import state
 from registry.db.engine import session_scope
 from registry.db.types import utcnow
-from tests.conftest import PEPPER, ROOT, Keys
 from tests.registry.helpers import approve, insert_case, new_case, screen_until_version, submit
+from tests.support.keys import Keys
+from tests.support.paths import PEPPER, ROOT
 
 ADDR = "0x8589427373d6d84e98730d7795d8f6f8731fda16"
 
@@ -82,6 +83,7 @@ def test_a_key_without_a_holder_cannot_decide(app_client: TestClient, keys: Keys
         c.execute(text("UPDATE api_key SET holder = NULL WHERE role = 'supervisor'"))
         state_bump_keys = "UPDATE registry_state SET value = value + 1 WHERE name = 'keys'"
         c.execute(text(state_bump_keys))
+    app_client.app.state.ctx.keys.refresh(force=True)  # type: ignore[attr-defined]  # not wait for the poller
     r = app_client.post(f"/v1/listings/{listing['id']}/approve", json={}, headers=sup)
     assert r.status_code == 403 and r.json()["error"]["code"] == "four_eyes", r.text
 

@@ -19,8 +19,9 @@ from registry.cases.tables import Listing
 from registry.db.engine import session_scope
 from registry.http.middleware import unstorable_in_json
 from registry.settings import Settings
-from tests.conftest import PEPPER, Keys
 from tests.registry.helpers import new_case
+from tests.support.keys import Keys
+from tests.support.paths import PEPPER
 
 HUGE = 9223372036854775808  # 2**63: past BIGINT, let alone INTEGER
 ADDRESS = "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"

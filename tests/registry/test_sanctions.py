@@ -17,9 +17,10 @@ from registry.errors import Conflict
 from registry.imports import ofac
 from registry.imports.service import apply_sanctions
 from registry.imports.sources import read_sources
-from tests.conftest import SHARED_DATA, Keys
 from tests.registry.helpers import screen_until_version
 from tests.registry.migration_db import migrate, scratch_database
+from tests.support.keys import Keys
+from tests.support.paths import SHARED_DATA
 
 OFAC_DIR = SHARED_DATA / "ofac"
 

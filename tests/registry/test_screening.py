@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from tests.conftest import Keys
 from tests.registry.helpers import approve, new_case, screen_until_version, submit
+from tests.support.keys import Keys
 
 LISTED = "TBHTJqAy4DhHhmT3dNceJYNRz4SdLofLre"
 FIELDS = {

@@ -17,7 +17,7 @@ from registry.ops.scheduler import JobRunner
 from registry.screening.retention import apply_retention, counts_by_day, cutoff_for
 from registry.screening.tables import ScreeningLog, ScreeningRollup, ScreeningRollupDay
 from registry.settings import Settings
-from tests.conftest import Keys
+from tests.support.keys import Keys
 
 NOW = datetime(2026, 11, 22, 12, 30, tzinfo=UTC)
 CUTOFF = datetime(2025, 10, 18, tzinfo=UTC)  # 400 days before 2026-11-22, at midnight UTC

@@ -12,7 +12,7 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import Keys
+from tests.support.keys import Keys
 
 ROLES = ("bank", "isp", "investigator", "supervisor", "admin")
 ANY = set(ROLES)

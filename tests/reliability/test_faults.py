@@ -30,8 +30,10 @@ from sqlalchemy.pool import NullPool
 from registry.audit.service import CLI
 from registry.auth.service import create_key, revoke_key
 from registry.db.engine import session_scope
-from tests.conftest import PEPPER, Keys, LiveServer, start_server, stop_server
 from tests.registry.helpers import new_case
+from tests.support.keys import Keys
+from tests.support.paths import PEPPER
+from tests.support.servers import LiveServer, start_server, stop_server
 
 LOCK_TIMEOUT = 3.0
 POOL_TIMEOUT = 2.0

@@ -33,8 +33,9 @@ from sqlalchemy.engine import Engine, make_url
 
 from registry.audit.service import verify
 from registry.db.engine import session_scope
-from tests.conftest import Keys, start_server, stop_server
 from tests.registry.helpers import new_case
+from tests.support.keys import Keys
+from tests.support.servers import start_server, stop_server
 
 ROWS = 10_000
 """Enough that writing and hashing take about as long as parsing (1–2 s each on the shared 2-core machine)."""

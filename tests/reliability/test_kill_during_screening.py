@@ -20,7 +20,8 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from tests.conftest import Keys, start_server, stop_server
+from tests.support.keys import Keys
+from tests.support.servers import start_server, stop_server
 
 FLUSH_SECONDS = 0.5
 MARGIN_SECONDS = 0.5  # the chunk in flight, and a writer thread starved for a moment on a busy 2-core machine

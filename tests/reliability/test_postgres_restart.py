@@ -13,8 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import Keys, LiveServer
 from tests.registry.helpers import new_case
+from tests.support.keys import Keys
+from tests.support.servers import LiveServer
 
 
 def _restart_postgres() -> None:

@@ -14,7 +14,8 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from tests.conftest import Keys, LiveServer
+from tests.support.keys import Keys
+from tests.support.servers import LiveServer
 
 N = 10
 ADDR = "0x8589427373d6d84e98730d7795d8f6f8731fda16"

@@ -15,7 +15,8 @@ from sqlalchemy.engine import Engine
 from registry.audit.service import verify
 from registry.db.engine import session_scope
 from tests.chains.anvil import Anvil
-from tests.conftest import Keys, start_server, stop_server
+from tests.support.keys import Keys
+from tests.support.servers import start_server, stop_server
 
 SECONDS = float(os.environ.get("SOAK_SECONDS", "60"))
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]

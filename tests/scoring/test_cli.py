@@ -12,8 +12,8 @@ from sqlalchemy.engine import Engine
 from registry.db.lease import acquire
 from registry.scoring import queries
 from registry.scoring.snapshot import load_exposure
-from tests.conftest import PEPPER, ROOT
 from tests.scoring.factories import add_listing, add_transfers, addr
+from tests.support.paths import PEPPER, ROOT
 
 
 def run_cli(db_url: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -14,8 +14,8 @@ from registry.scoring.settings import AssetPrice, ScoringSettings
 from registry.sync.blocks import sync_network
 from tests.chains.anvil import BASE_FEE_ZERO, Anvil, anvil_binary
 from tests.chains.evm_helpers import adapter
-from tests.conftest import Keys
 from tests.scoring.factories import add_listing
+from tests.support.keys import Keys
 
 pytestmark = pytest.mark.anvil
 TUSD = 10**6  # the test token has 6 decimals

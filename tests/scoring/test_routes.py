@@ -8,8 +8,8 @@ from sqlalchemy.engine import Engine
 
 from registry.scoring.rescore import rescore
 from registry.scoring.settings import ScoringSettings
-from tests.conftest import Keys
 from tests.scoring.factories import add_licensed, add_listing, add_transfers, addr
+from tests.support.keys import Keys
 
 L, A, B, C, U, X = addr(1), addr(2), addr(3), addr(4), addr(5), addr(6)
 

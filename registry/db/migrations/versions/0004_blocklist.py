@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import registry.db.types  # noqa: F401  (UtcDateTime columns)
+import registry.db.types
 
 revision = "0004_blocklist"
 down_revision = "0001_core"
