@@ -85,68 +85,57 @@ def open_request(
 def confirm(session: Session, request_id: int, who: Principal, note: str | None = None) -> DecisionRequest:
     """Mark the request confirmed by ``who`` (a person other than the requester). Exactly one of concurrent
     confirmations wins; the others get 409. The caller carries the decision out in the same transaction."""
-    row = session.get(DecisionRequest, request_id)
-    if row is None:
-        raise NotFound(f"no decision request with id {request_id}")
+    row = _get(session, request_id)
     person = require_second_person(row.requested_holder, who.holder, row.kind)
-    now = utcnow()
-    won = transition(
-        session,
-        DecisionRequest,
-        [col(DecisionRequest.id) == request_id, col(DecisionRequest.status) == RequestStatus.pending.value],
-        {
-            "status": RequestStatus.confirmed.value,
-            "decided_by": who.ref,
-            "decided_holder": person,
-            "decided_at": now,
-            "decision_note": note,
-        },
-    )
-    if not won:
-        session.refresh(row)
-        raise Conflict(f"decision request {request_id} is {row.status}; only a pending request can be confirmed")
-    session.refresh(row)
-    record(
-        session,
-        who.actor,
-        action=f"confirm.{row.kind}",
-        entity_type="decision_request",
-        entity_id=str(row.id),
-        after=request_dict(row),
-    )
-    return row
+    return _close(session, row, who, person, RequestStatus.confirmed, note)
 
 
 def cancel(session: Session, request_id: int, who: Principal, reason: str) -> DecisionRequest:
     """Withdraw a pending request (the requester, or a supervisor who refuses it)."""
+    row = _get(session, request_id)
+    person = require_person(who.holder, "cancelling a request")
+    _close(session, row, who, person, RequestStatus.cancelled, reason)
+    session.commit()
+    return row
+
+
+def _get(session: Session, request_id: int) -> DecisionRequest:
     row = session.get(DecisionRequest, request_id)
     if row is None:
         raise NotFound(f"no decision request with id {request_id}")
-    person = require_person(who.holder, "cancelling a request")
+    return row
+
+
+def _close(
+    session: Session, row: DecisionRequest, who: Principal, person: str, to: RequestStatus, note: str | None
+) -> DecisionRequest:
+    """Move a pending request to ``to`` with a conditional UPDATE (one of concurrent deciders wins, the others get
+    409) and audit it as ``confirm.<kind>`` or ``cancel.<kind>``."""
     won = transition(
         session,
         DecisionRequest,
-        [col(DecisionRequest.id) == request_id, col(DecisionRequest.status) == RequestStatus.pending.value],
+        [col(DecisionRequest.id) == row.id, col(DecisionRequest.status) == RequestStatus.pending.value],
         {
-            "status": RequestStatus.cancelled.value,
+            "status": to.value,
             "decided_by": who.ref,
             "decided_holder": person,
             "decided_at": utcnow(),
-            "decision_note": reason,
+            "decision_note": note,
         },
     )
     session.refresh(row)
     if not won:
-        raise Conflict(f"decision request {request_id} is {row.status}; only a pending request can be cancelled")
+        verb = "confirmed" if to == RequestStatus.confirmed else "cancelled"
+        raise Conflict(f"decision request {row.id} is {row.status}; only a pending request can be {verb}")
+    verb = "confirm" if to == RequestStatus.confirmed else "cancel"
     record(
         session,
         who.actor,
-        action=f"cancel.{row.kind}",
+        action=f"{verb}.{row.kind}",
         entity_type="decision_request",
         entity_id=str(row.id),
         after=request_dict(row),
     )
-    session.commit()
     return row
 
 

@@ -3,49 +3,24 @@ normalised, makers are copied onto their rows, creators become members (both dat
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from alembic import command
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from registry.db.migrate import alembic_config
-from tests.support.databases import pg_admin_url
-
-
-def _migrate(url: str, target: str) -> None:
-    engine = create_engine(url, poolclass=NullPool)
-    with engine.begin() as conn:
-        cfg = alembic_config(url)
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, target)
-    engine.dispose()
+from tests.registry.migration_db import migrate, scratch_database
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> object:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'old.sqlite3'}"
-        return
-    admin = pg_admin_url()
-    if admin is None:
-        pytest.skip("REGISTRY_TEST_POSTGRES_URL not set")
-    import uuid
-
-    name = f"rr_mig_{uuid.uuid4().hex[:10]}"
-    admin_engine = create_engine(admin, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    with admin_engine.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(admin).set(database=name).render_as_string(hide_password=False)
-    with admin_engine.connect() as c:
-        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin_engine.dispose()
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    with scratch_database(request.param, tmp_path) as url:
+        yield url
 
 
 def test_existing_data_is_carried_over(empty_url: str) -> None:
-    _migrate(empty_url, "0006_merge")
+    migrate(empty_url, "0006_merge")
     engine = create_engine(empty_url, poolclass=NullPool)
     now = "2026-01-01 00:00:00+00:00"
     with engine.begin() as c:
@@ -72,7 +47,7 @@ def test_existing_data_is_carried_over(empty_url: str) -> None:
             ),
             {"t": now},
         )
-    _migrate(empty_url, "heads")
+    migrate(empty_url, "heads")
     with engine.connect() as c:
         assert [h for (h,) in c.execute(text("SELECT holder FROM api_key ORDER BY id"))] == ["alice smith"] * 2
         assert c.execute(text("SELECT submitted_holder FROM listing")).scalar() == "alice smith"
