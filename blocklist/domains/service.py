@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from blocklist.domains import queries
@@ -25,7 +24,7 @@ from registry.auth.service import Principal
 from registry.auth.tables import Role
 from registry.cases import queries as cases_queries
 from registry.cases.service import case_for
-from registry.db.transitions import transition
+from registry.db.transitions import add_unique, transition
 from registry.db.types import utcnow
 from registry.decisions import service as decisions
 from registry.decisions.tables import DecisionRequest
@@ -111,13 +110,8 @@ def submit(session: Session, case_id: int, body: DomainCreate, who: Principal) -
         submitted_holder=who.holder,
         created_at=utcnow(),
     )
-    session.add(e)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError:
-        # A concurrent submission of the same name won: the partial unique index on open entries decided.
-        raise Conflict(f"{nd.host} is already pending or active") from None
+    # A concurrent submission of the same name loses here: the partial unique index on open entries decides.
+    add_unique(session, e, f"{nd.host} is already pending or active")
     record(
         session,
         who.actor,

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from blocklist.domains.normalize import normalize_domain
@@ -21,6 +20,7 @@ from blocklist.register import queries
 from blocklist.tables import DomainStatus, LicensedDomain, LicensedFirm
 from registry.audit.service import record
 from registry.auth.service import Principal
+from registry.db.transitions import add_unique
 from registry.db.types import utcnow
 from registry.decisions import service as decisions
 from registry.decisions.tables import DecisionRequest
@@ -114,20 +114,14 @@ def _unblocked_by(session: Session, firm: LicensedFirm, host: str) -> list[str]:
 
 def _apply_mapping(session: Session, firm: LicensedFirm, host: str, who: Principal, note: str) -> None:
     actor = who.actor
-    session.add(
-        LicensedDomain(
-            firm_id=firm.id or 0,
-            domain=host,
-            note=note,
-            created_by=f"{actor.kind}:{actor.id}"[:64],
-            created_at=utcnow(),
-        )
+    row = LicensedDomain(
+        firm_id=firm.id or 0,
+        domain=host,
+        note=note,
+        created_by=f"{actor.kind}:{actor.id}"[:64],
+        created_at=utcnow(),
     )
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError:
-        raise Conflict(f"{host} is already mapped to a licensed firm") from None
+    add_unique(session, row, f"{host} is already mapped to a licensed firm")
     record(
         session,
         actor,

@@ -24,7 +24,7 @@ from registry.cases.csv_import import ParsedCsv, parse_chunks
 from registry.cases.models import CaseCreate, ListingCreate, ListingPublic
 from registry.cases.tables import Case, CaseMember, Listing, ListingStatus
 from registry.db import state
-from registry.db.transitions import transition
+from registry.db.transitions import add_unique, transition
 from registry.decisions import service as decisions
 from registry.decisions.tables import DecisionRequest
 from registry.errors import Conflict, Forbidden, InvalidInput, NotFound, PayloadTooLarge
@@ -52,12 +52,7 @@ def create_case(session: Session, data: CaseCreate, who: Principal) -> Case:
         created_org=who.org,
         created_at=_now(),
     )
-    session.add(case)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError:
-        raise Conflict(f"case {data.number!r} already exists") from None
+    add_unique(session, case, f"case {data.number!r} already exists")
     session.add(CaseMember(case_id=case.id or 0, person=person, added_by=person, added_at=_now()))
     session.flush()
     record(
@@ -101,12 +96,7 @@ def add_member(session: Session, case_id: int, holder: str, who: Principal) -> C
     if queries.is_member(session, case_id, person):
         raise Conflict(f"{person!r} is already a member of case {case_id}")
     row = CaseMember(case_id=case_id, person=person, added_by=who.holder or who.ref, added_at=_now())
-    session.add(row)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError:
-        raise Conflict(f"{person!r} is already a member of case {case_id}") from None
+    add_unique(session, row, f"{person!r} is already a member of case {case_id}")
     record(
         session,
         who.actor,

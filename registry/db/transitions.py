@@ -11,7 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import ColumnElement, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel
+
+from registry.errors import Conflict
 
 
 def transition(
@@ -21,3 +24,15 @@ def transition(
     one row changed."""
     stmt = update(table).where(*where).values(**values)
     return session.connection().execute(stmt).rowcount == 1
+
+
+def add_unique(session: Session, row: SQLModel, conflict: str) -> None:
+    """Insert ``row`` and let the database's unique index decide a race: the loser gets 409 ``conflict`` and the
+    caller's transaction stays usable (the insert runs in a savepoint). A check before the insert only makes the
+    common case's message friendlier; this is what makes concurrent duplicates impossible."""
+    session.add(row)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        raise Conflict(conflict) from None

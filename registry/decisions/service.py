@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from registry.audit.service import record
 from registry.auth.persons import require_person, require_second_person
 from registry.auth.service import Principal
-from registry.db.transitions import transition
+from registry.db.transitions import add_unique, transition
 from registry.db.types import utcnow
 from registry.decisions.tables import DecisionRequest, RequestStatus
 from registry.errors import Conflict, InvalidInput, NotFound
@@ -65,12 +64,7 @@ def open_request(
         requested_holder=person,
         requested_at=utcnow(),
     )
-    session.add(row)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError:
-        raise Conflict(f"a {kind} request for {target} is already pending; a second person confirms it") from None
+    add_unique(session, row, f"a {kind} request for {target} is already pending; a second person confirms it")
     record(
         session,
         who.actor,
