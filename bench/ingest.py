@@ -7,7 +7,7 @@ scheduled sync job builds them). Baselines measured in the same run, doing the s
   sync's batches one after another, as the sync fetches them;
 - storage: raw ``executemany`` of a plain INSERT (SQLite) and raw ``COPY`` (PostgreSQL, psycopg ``cursor.copy``) of
   the same rows into the same ``transfer`` table, batch for batch, against the product's write path
-  (``registry.sync.queries.insert_transfers``).
+  (``registry.sync.store.insert_transfers``).
 PostgreSQL runs when ``REGISTRY_TEST_POSTGRES_URL`` (or ``BENCH_POSTGRES_URL``) names a server.
 ``BENCH_INGEST_BLOCKS`` changes the block count (default 5000; 500 with ``BENCH_QUICK=1``).
 """
@@ -39,7 +39,7 @@ from chains.types import Transfer
 from registry.db.engine import make_engine, session_scope
 from registry.db.migrate import upgrade
 from registry.settings import Settings
-from registry.sync import queries
+from registry.transfers import store
 from registry.sync.adapters import make_adapter
 from registry.sync.blocks import sync_network
 from registry.sync.settings import SyncSettings
@@ -153,16 +153,16 @@ def stored(engine: Engine) -> int:
 
 
 def ours(engine: Engine, parts: list[list[Transfer]]) -> float:
-    """The product's write path: ``queries.insert_transfers`` inside a session transaction, batch for batch."""
+    """The product's write path: ``store.insert_transfers`` inside a session transaction, batch for batch."""
     t = time.perf_counter()
     for b in parts:
         with session_scope(engine) as s:
-            queries.insert_transfers(s, b)
+            store.insert_transfers(s, b)
     return time.perf_counter() - t
 
 
 def raw_sqlite(engine: Engine, parts: list[list[Transfer]]) -> float:
-    sql = f"INSERT INTO transfer ({queries.COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    sql = f"INSERT INTO transfer ({store.COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     prepared = [rows_of(b, True) for b in parts]
     raw = engine.raw_connection()
     try:
@@ -184,7 +184,7 @@ def raw_copy(engine: Engine, parts: list[list[Transfer]]) -> float:
         conn = raw.driver_connection
         t = time.perf_counter()
         for rows in prepared:
-            with conn.cursor() as cur, cur.copy(f"COPY transfer ({queries.COLUMNS}) FROM STDIN") as copy:
+            with conn.cursor() as cur, cur.copy(f"COPY transfer ({store.COLUMNS}) FROM STDIN") as copy:
                 for r in rows:
                     copy.write_row(r)
             conn.commit()
@@ -358,7 +358,7 @@ def main() -> None:
         storage(
             "SQLite",
             "baseline: raw sqlite3 executemany of a plain INSERT of the same rows (tuples built beforehand); ours: "
-            "queries.insert_transfers (Transfer -> row, INSERT … ON CONFLICT DO NOTHING) in a session",
+            "store.insert_transfers (Transfer -> row, INSERT … ON CONFLICT DO NOTHING) in a session",
             lambda name: sqlite_db(tmp, f"{name}-{uuid.uuid4().hex}.sqlite3"),
             raw_sqlite,
             transfers,
@@ -371,7 +371,7 @@ def main() -> None:
             storage(
                 "PostgreSQL",
                 "baseline: raw psycopg cursor.copy (COPY … FROM STDIN) of the same rows (tuples built beforehand); "
-                "ours: queries.insert_transfers (Transfer -> row, COPY under a savepoint) in a session",
+                "ours: store.insert_transfers (Transfer -> row, COPY under a savepoint) in a session",
                 pg.fresh,
                 raw_copy,
                 transfers,

@@ -13,18 +13,27 @@ from blocklist import feature as blocklist
 from registry.audit import feature as audit
 from registry.auth import feature as auth
 from registry.cases import feature as cases
+from registry.check import feature as check
+from registry.console import feature as console
 from registry.db import feature as db
 from registry.decisions import feature as decisions
 from registry.entities import feature as entities
+from registry.evidence import feature as evidence
 from registry.feature import Feature, job_specs
 from registry.imports import feature as imports
+from registry.investigations import feature as investigations
+from registry.monitoring import feature as monitoring
 from registry.ops import feature as ops
 from registry.ops.jobs import JobSpec
+from registry.reports import feature as reports
 from registry.scoring import feature as scoring
 from registry.screening import feature as screening
 from registry.settings import Settings
 from registry.sync import feature as sync
 from registry.taxonomy import feature as taxonomy
+from registry.transfers import feature as transfers
+from registry.typologies import feature as typologies
+
 
 FEATURES: list[Feature] = [
     db.FEATURE,
@@ -36,10 +45,18 @@ FEATURES: list[Feature] = [
     entities.FEATURE,
     imports.FEATURE,
     sync.FEATURE,
+    transfers.FEATURE,
     scoring.FEATURE,
+    typologies.FEATURE,
+    investigations.FEATURE,
+    evidence.FEATURE,
+    monitoring.FEATURE,
+    reports.FEATURE,
     audit.FEATURE,
     ops.FEATURE,
     blocklist.FEATURE,
+    console.FEATURE,
+    check.FEATURE,
 ]
 
 

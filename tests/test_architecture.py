@@ -69,6 +69,7 @@ CROSS_FEATURE: dict[tuple[str, str], str] = {
     ("registry.scoring", "registry.screening.snapshot"): "stored scores are loaded into the screening snapshot",
     ("registry.screening", "registry.cases.tables"): "the snapshot is built from the live listings",
     ("registry.screening", "registry.ops.observability"): "the screenings-by-level counter is among the ops metrics",
+    ("registry.sync", "registry.transfers.store"): "sync and the crawl write through the transfer store's writer",
 }
 """Known cross-feature imports: the documented debt (docs/architecture.md). Features should talk through each other's
 ``service`` module, or the shared piece move to the kernel; an entry goes when its import goes."""

@@ -24,6 +24,7 @@ from registry.db import state
 from registry.db.engine import session_scope
 from registry.sync import queries
 from registry.sync.runs import Progress, ProgressFn, SyncReport, recorded_run
+from registry.transfers import store
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +113,7 @@ def sync_network(
                     following = min(stop, end + batch_blocks)
                     ahead = (end + 1, following, pool.submit(adapter.fetch_range, end + 1, following))
                 with session_scope(engine) as s:
-                    inserted = queries.insert_transfers(s, batch.transfers)
+                    inserted = store.insert_transfers(s, batch.transfers)
                     if not explicit:
                         keep_from = max(0, min(end, safe) - reorg_window + 1)
                         recent = [(r.number, r.hash) for r in batch.blocks if r.number >= keep_from and r.hash]

@@ -17,6 +17,7 @@ from registry.db import state
 from registry.db.engine import session_scope
 from registry.sync import queries
 from registry.sync.runs import Progress, ProgressFn, SyncReport, recorded_run
+from registry.transfers import store
 
 
 @dataclass
@@ -32,7 +33,7 @@ class _Pending:
         """Write it in one transaction (one statement each for the transfers, the frontier and the cursors);
         returns how many transfers were new."""
         with session_scope(engine) as s:
-            inserted = queries.insert_transfers(s, self.transfers)
+            inserted = store.insert_transfers(s, self.transfers)
             queries.upsert_frontier(s, self.frontier)
             queries.mark_crawled(s, self.network, self.done)
             if inserted:

@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 from chains.types import Transfer
 from registry.db import state
 from registry.db.engine import session_scope
-from registry.sync import queries
+from registry.transfers import store
 from registry.transfers.tables import TransferRow
 
 T0 = datetime(2026, 3, 1, 12, 30, 15, 123456, tzinfo=UTC)
@@ -36,12 +36,12 @@ def make(n: int, start: int = 0) -> list[Transfer]:
 
 def test_overlapping_batches_insert_each_row_once(engine: Engine) -> None:
     with session_scope(engine) as s:
-        assert queries.insert_transfers(s, make(50)) == 50
+        assert store.insert_transfers(s, make(50)) == 50
     with session_scope(engine) as s:
-        assert queries.insert_transfers(s, make(50, start=25)) == 25  # half already stored
+        assert store.insert_transfers(s, make(50, start=25)) == 25  # half already stored
         state.bump(s, state.TRANSFERS)
     with session_scope(engine) as s:
-        assert queries.insert_transfers(s, make(75)) == 0
+        assert store.insert_transfers(s, make(75)) == 0
     with engine.connect() as c:
         assert c.execute(text("SELECT count(*) FROM transfer")).scalar_one() == 75
 
@@ -49,7 +49,7 @@ def test_overlapping_batches_insert_each_row_once(engine: Engine) -> None:
 def test_rows_read_back_exactly_through_the_orm(engine: Engine) -> None:
     rows = make(3)
     with session_scope(engine) as s:
-        queries.insert_transfers(s, rows)
+        store.insert_transfers(s, rows)
     with Session(engine) as s:
         got = s.exec(select(TransferRow).order_by(col(TransferRow.block))).all()
     assert [(r.tx_id, r.block_time, int(r.amount), r.value) for r in got] == [
@@ -60,7 +60,7 @@ def test_rows_read_back_exactly_through_the_orm(engine: Engine) -> None:
 def test_a_failed_transaction_leaves_nothing(engine: Engine) -> None:
     try:
         with session_scope(engine) as s:
-            queries.insert_transfers(s, make(10))
+            store.insert_transfers(s, make(10))
             raise RuntimeError("crash after the write, before the commit")
     except RuntimeError:
         pass

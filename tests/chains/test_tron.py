@@ -21,7 +21,7 @@ from chains.types import MalformedResponse, Transfer
 from registry.db.engine import session_scope
 from registry.sync.blocks import sync_network
 from registry.sync.crawl import crawl
-from registry.sync.queries import insert_transfers
+from registry.transfers.store import insert_transfers
 from tests.chains.evm_helpers import cursor, stored
 from tests.chains.fakes import USDT, USDT_HEX, TronGridReplay, body, tron_address
 from tests.chains.replay import JSON, ReplayServer, Reply

@@ -1,0 +1,1 @@
+"""The public check page: is this website a licensed exchange, is this wallet high-risk."""

@@ -1,0 +1,1 @@
+"""The web console for investigators and supervisors (server-rendered, ru/kk/en)."""

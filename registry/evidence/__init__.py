@@ -1,0 +1,1 @@
+"""Evidence packs: what a prosecutor reads about one address (PDF, CSV, JSON)."""

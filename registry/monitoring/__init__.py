@@ -1,0 +1,1 @@
+"""Monitoring: bank watchlists, alerts when a watched wallet's risk changes, signed webhooks and the pull API."""
