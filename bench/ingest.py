@@ -39,10 +39,10 @@ from chains.types import Transfer
 from registry.db.engine import make_engine, session_scope
 from registry.db.migrate import upgrade
 from registry.settings import Settings
-from registry.transfers import store
 from registry.sync.adapters import make_adapter
 from registry.sync.blocks import sync_network
 from registry.sync.settings import SyncSettings
+from registry.transfers import store
 from tests.chains.anvil import BASE_FEE_ZERO, TOKEN_BIN, Anvil, anvil_binary, fill_blocks
 
 PER_BLOCK = 10

@@ -34,7 +34,6 @@ from registry.taxonomy import feature as taxonomy
 from registry.transfers import feature as transfers
 from registry.typologies import feature as typologies
 
-
 FEATURES: list[Feature] = [
     db.FEATURE,
     auth.FEATURE,

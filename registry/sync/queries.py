@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session
 
-from chains.types import Transfer
 from registry.db.types import utcnow
+from registry.transfers.store import sqlite_time
+
 
 def get_cursor(session: Session, network: str) -> int | None:
     row = session.execute(text("SELECT next_block FROM sync_cursor WHERE network = :n"), {"n": network}).first()
@@ -28,7 +29,7 @@ def set_cursor(session: Session, network: str, next_block: int) -> None:
 
 
 def _bind_time(session: Session, t: datetime) -> Any:
-    return _sqlite_time(t) if session.connection().dialect.name == "sqlite" else t
+    return sqlite_time(t) if session.connection().dialect.name == "sqlite" else t
 
 
 def stored_hashes(session: Session, network: str, limit: int) -> dict[int, str]:

@@ -34,7 +34,7 @@ _PG_MOVE = (
 )
 
 
-def _sqlite_time(t: datetime) -> str:
+def sqlite_time(t: datetime) -> str:
     # The text form SQLAlchemy's SQLite DateTime writes and parses (UtcDateTime stores UTC without a zone).
     return t.strftime("%Y-%m-%d %H:%M:%S.%f")
 
@@ -51,7 +51,7 @@ def insert_transfers(session: Session, transfers: Sequence[Transfer]) -> int:
         for t in transfers:
             ts = times.get(t.time)
             if ts is None:
-                ts = times[t.time] = _sqlite_time(t.time)
+                ts = times[t.time] = sqlite_time(t.time)
             rows.append(
                 (t.network, t.tx_id, t.idx, t.block, ts, t.from_address, t.to_address, t.asset, str(t.amount),
                  float(t.amount))
