@@ -13,8 +13,12 @@ from registry.types import NoteStr, ReasonStr
 class DecisionRequestPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: int
-    kind: str = Field(description="listing.delist | domain.delist | licensed_domain.map")
-    target: str = Field(description="the listing id, the domain entry id, or the domain name")
+    kind: str = Field(
+        description="listing.delist | domain.delist | licensed_domain.map | entity.licensed | entity.link_licensed"
+    )
+    target: str = Field(
+        description="the listing id, the domain entry id, the domain name, the entity id, or entity:family:address"
+    )
     payload: dict[str, Any]
     reason: str
     status: str = Field(description="pending | confirmed | cancelled")

@@ -7,9 +7,11 @@ from typing import NoReturn
 import typer
 
 from registry.audit.service import CLI
+from registry.auth.service import principal_for_holder
+from registry.auth.tables import Role
 from registry.db.engine import session_scope
 from registry.entities import service
-from registry.errors import RegistryError
+from registry.errors import InvalidInput, RegistryError
 
 group = typer.Typer(no_args_is_help=True, help="Entities: exchanges, exchangers, mixers and their addresses.")
 
@@ -19,17 +21,18 @@ def _fail(e: RegistryError) -> NoReturn:
     raise typer.Exit(2)
 
 
+AS_HOLDER = typer.Option(..., "--as-holder", help="the supervisor doing this (holder of a supervisor key)")
+
+
 @group.command()
 def create(
     name: str = typer.Option(..., help="e.g. 'Bybit Kazakhstan'"),
     kind: str = typer.Option("other", help=", ".join(service.KINDS)),
-    licensed_service: bool = typer.Option(False, help="a regulated service: exposure does not propagate through it"),
-    licence: str | None = typer.Option(None, help="licence number (AFSA or National Bank)"),
 ) -> None:
-    """Create an entity (audited)."""
+    """Create an entity (audited). Marking it a licensed service takes two supervisors: ``entities licensed``."""
     try:
         with session_scope() as s:
-            e = service.create_entity(s, name, kind, licensed_service, licence, CLI)
+            e = service.create_entity(s, name, kind, CLI)
     except RegistryError as err:
         _fail(err)
     typer.echo(f"entity {e.id}: {e.name}")
@@ -38,16 +41,26 @@ def create(
 @group.command()
 def licensed(
     entity_id: int = typer.Argument(...),
+    as_holder: str = AS_HOLDER,
     off: bool = typer.Option(False, "--off", help="no longer a licensed service"),
-    licence: str | None = typer.Option(None),
+    licence: str | None = typer.Option(None, help="licence number (AFSA or National Bank); needed unless --off"),
+    reason: str = typer.Option("", help="why (asking); a note (confirming)"),
+    confirm: bool = typer.Option(False, "--confirm", help="confirm the change another supervisor asked for"),
 ) -> None:
-    """Mark an entity a licensed service (or not); the next rescoring takes it into account."""
+    """Ask to mark an entity a licensed service (or, with --off, to withdraw it); a different supervisor confirms
+    with --confirm. The next rescoring takes it into account."""
     try:
         with session_scope() as s:
-            e = service.set_licensed(s, entity_id, not off, licence, CLI)
+            who = principal_for_holder(s, as_holder, Role.supervisor)
+            if confirm:
+                e = service.confirm_licensed(s, entity_id, who, reason or None)
+                typer.echo(f"entity {e.id}: licensed_service={e.licensed_service} (confirmed by {who.holder})")
+                return
+            req = service.request_licensed(s, entity_id, not off, licence, reason or "asked by operator", who)
     except RegistryError as err:
         _fail(err)
-    typer.echo(f"entity {e.id}: licensed_service={e.licensed_service}")
+    typer.echo(f"request {req.id} pending: a different supervisor confirms with `registry entities licensed "
+               f"{entity_id} --confirm --as-holder …`")  # fmt: skip
 
 
 @group.command()
@@ -55,14 +68,31 @@ def link(
     entity_id: int = typer.Argument(...),
     address: str = typer.Argument(...),
     chain: str | None = typer.Option(None, help="btc, tron, eth, …; omitted: detected"),
+    as_holder: str | None = typer.Option(
+        None, "--as-holder", help="a licensed service's address takes two supervisors: who asks or confirms"
+    ),
+    reason: str = typer.Option("", help="why (asking); a note (confirming)"),
+    confirm: bool = typer.Option(False, "--confirm", help="confirm a link to a licensed service another asked for"),
 ) -> None:
-    """Link an address to an entity (audited)."""
+    """Link an address to an entity (audited); to a licensed service, one supervisor asks and another confirms."""
     try:
         with session_scope() as s:
-            a = service.link_address(s, entity_id, address, chain, CLI)
+            entity, _ = service.get_entity(s, entity_id)
+            if not entity.licensed_service:
+                a = service.link_address(s, entity_id, address, chain, CLI)
+                typer.echo(f"{a.chain}:{a.address} linked to entity {entity_id}")
+                return
+            if as_holder is None:
+                raise InvalidInput("entity is a licensed service: name the supervisor with --as-holder")
+            who = principal_for_holder(s, as_holder, Role.supervisor)
+            if confirm:
+                a = service.confirm_link(s, entity_id, address, chain, who, reason or None)
+                typer.echo(f"{a.chain}:{a.address} linked to entity {entity_id} (confirmed by {who.holder})")
+                return
+            req = service.request_link(s, entity_id, address, chain, reason or "asked by operator", who)
     except RegistryError as err:
         _fail(err)
-    typer.echo(f"{a.chain}:{a.address} linked to entity {entity_id}")
+    typer.echo(f"request {req.id} pending: a different supervisor confirms with --confirm")
 
 
 @group.command("list")

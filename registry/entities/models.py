@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from registry.types import AddressStr, ChainStr, NameStr
+from registry.types import AddressStr, ChainStr, NameStr, NoteStr, ReasonStr
 
 
 class EntityAddressPublic(BaseModel):
@@ -35,7 +35,7 @@ class EntityDetail(EntityPublic):
 
 class EntityCreate(BaseModel):
     """A new entity. Marking one a licensed service changes the exposure banks see, so it is not done here (one
-    person, one request) but with ``registry entities licensed``."""
+    person, one request) but by two supervisors: ``POST /v1/entities/{id}/licensed`` and its ``/confirm``."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     name: NameStr = Field(description="e.g. 'Shadow OTC Almaty'")
@@ -50,3 +50,24 @@ class EntityAddressCreate(BaseModel):
 
 class EntityAddressLink(EntityAddressPublic):
     entity_id: int
+
+
+class LicensedChange(BaseModel):
+    """A supervisor's request to mark an entity a licensed service (or to withdraw the mark)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    licensed: bool = Field(True, description="true: a licensed service (taint stops at it); false: no longer")
+    licence_number: NameStr | None = Field(None, description="the AFSA or National Bank licence; needed when true")
+    reason: ReasonStr = Field(description="why; kept in the audit log and shown to the confirming supervisor")
+
+
+class LicensedLinkRequest(EntityAddressCreate):
+    """A supervisor's request to link an address to a licensed service."""
+
+    reason: ReasonStr = Field(description="why this address is the service's (e.g. the exchange's own attestation)")
+
+
+class LicensedLinkConfirm(EntityAddressCreate):
+    """The second supervisor confirms the link of this address."""
+
+    note: NoteStr | None = None

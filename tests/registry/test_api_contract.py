@@ -33,8 +33,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from registry.app import create_app
-from registry.db.engine import make_engine, session_scope
-from registry.entities import service as entities
+from registry.db.engine import make_engine
 from registry.settings import Settings
 from tests.registry.helpers import new_case, submit
 from tests.support.keys import Keys
@@ -487,7 +486,9 @@ def test_reasons_optional_to_approve_required_to_reject_or_delist(app_client: Te
 # --- entities over the API ------------------------------------------------------------------------------------------
 
 
-def test_entities_over_the_api_audited_never_licensed(app_client: TestClient, keys: Keys, engine: Engine) -> None:
+def test_entities_over_the_api_audited_licensed_by_two_supervisors(
+    app_client: TestClient, keys: Keys, engine: Engine
+) -> None:
     inv = keys.headers("investigator", holder="Ivan Investigator")
     sup = keys.headers("supervisor", holder="Sara Supervisor")
     created = app_client.post("/v1/entities", json={"name": "  Shadow OTC Almaty ", "kind": "exchanger"}, headers=inv)
@@ -508,15 +509,31 @@ def test_entities_over_the_api_audited_never_licensed(app_client: TestClient, ke
     got = app_client.get(f"/v1/entities/{e['id']}", headers=inv).json()
     assert got["addresses"] == [{"chain": "tron", "address": TRON}]
 
-    # nobody marks an entity licensed over the API, nor links addresses to a licensed one (it moves exposure)
+    # nobody marks an entity licensed alone, nor links addresses to a licensed one alone (it moves exposure)
     for body in ({"name": "X", "licensed_service": True}, {"name": "X", "licence_number": "AFSA-1"}):
         assert app_client.post("/v1/entities", json=body, headers=sup).status_code == 422
-    with session_scope(engine) as s:
-        from registry.audit.service import CLI
-
-        licensed = entities.create_entity(s, "Licensed Exchange", "exchange", True, "AFSA-A-1", CLI)
-    r = app_client.post(f"/v1/entities/{licensed.id}/addresses", json={"address": LISTED}, headers=sup)
-    assert _assert_error_shape(r, 409, "licensed_entity")["id"] == licensed.id
+    licensed = app_client.post("/v1/entities", json={"name": "Licensed Exchange", "kind": "exchange"}, headers=sup)
+    lic_id = licensed.json()["id"]
+    ask = {"licensed": True, "licence_number": "AFSA-A-1", "reason": "AFSA register entry"}
+    assert app_client.post(f"/v1/entities/{lic_id}/licensed", json=ask, headers=inv).status_code == 403
+    req = app_client.post(f"/v1/entities/{lic_id}/licensed", json=ask, headers=sup)
+    assert req.status_code == 202 and req.json()["kind"] == "entity.licensed"
+    assert app_client.get(f"/v1/entities/{lic_id}", headers=sup).json()["licensed_service"] is False
+    own = app_client.post(f"/v1/entities/{lic_id}/licensed/confirm", headers=sup)
+    _assert_error_shape(own, 403, "four_eyes")
+    sup2 = keys.headers("supervisor")
+    done = app_client.post(f"/v1/entities/{lic_id}/licensed/confirm", headers=sup2)
+    assert done.status_code == 200 and done.json()["licensed_service"] is True
+    assert done.json()["licence_number"] == "AFSA-A-1"
+    r = app_client.post(f"/v1/entities/{lic_id}/addresses", json={"address": LISTED}, headers=sup)
+    assert _assert_error_shape(r, 409, "licensed_entity")["id"] == lic_id
+    link = {"address": LISTED, "reason": "the exchange's attested hot wallet"}
+    assert app_client.post(f"/v1/entities/{lic_id}/licensed-addresses", json=link, headers=sup).status_code == 202
+    own = app_client.post(f"/v1/entities/{lic_id}/licensed-addresses/confirm", json={"address": LISTED}, headers=sup)
+    _assert_error_shape(own, 403, "four_eyes")
+    ok = app_client.post(f"/v1/entities/{lic_id}/licensed-addresses/confirm", json={"address": LISTED}, headers=sup2)
+    assert ok.status_code == 201
+    assert app_client.get(f"/v1/entities/{lic_id}", headers=inv).json()["addresses"][0]["address"] == LISTED
     with engine.connect() as conn:
         rows = conn.execute(
             text("SELECT action, actor_kind FROM audit_event WHERE entity_type = 'entity' ORDER BY id")
@@ -524,5 +541,7 @@ def test_entities_over_the_api_audited_never_licensed(app_client: TestClient, ke
     assert [tuple(r) for r in rows] == [
         ("entity.create", "key"),
         ("entity.link_address", "key"),
-        ("entity.create", "cli"),
+        ("entity.create", "key"),
+        ("entity.licensed", "key"),
+        ("entity.link_address", "key"),
     ]
