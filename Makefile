@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 NODE_STAMP := node_modules/.installed-stamp
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-all bench soak lint typecheck deps test-deps clean
+.PHONY: run test test-all bench soak lint typecheck deps test-deps clean pango eval
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || python3 -m venv $(VENV)
@@ -28,9 +28,29 @@ $(NODE_STAMP): package.json package-lock.json
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends unbound
 	-$(SUDO) systemctl disable --now unbound 2>/dev/null
 
-test-deps: $(STAMP) $(NODE_STAMP) /usr/sbin/unbound
+# WeasyPrint (evidence packs, reports) renders PDFs through Pango; DejaVu is the font with Cyrillic glyphs.
+PANGO_DEBS := libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
+pango:
+	@dpkg -s $(PANGO_DEBS) >/dev/null 2>&1 || { $(SUDO) apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $(PANGO_DEBS); }
 
-run: $(STAMP)
+# The browser the console's tests drive: Debian's Chromium, through Playwright (no browser download).
+/usr/bin/chromium:
+	$(SUDO) apt-get update -q
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends chromium
+
+# The Spark scoring engine's tests run PySpark in local mode: Java 17 and the PostgreSQL JDBC driver, from Debian.
+/usr/bin/java:
+	$(SUDO) apt-get update -q
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends openjdk-17-jre-headless
+
+/usr/share/java/postgresql.jar:
+	$(SUDO) apt-get update -q
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends libpostgresql-jdbc-java
+
+test-deps: $(STAMP) $(NODE_STAMP) /usr/sbin/unbound pango /usr/bin/chromium /usr/bin/java /usr/share/java/postgresql.jar
+
+run: $(STAMP) pango
 	$(BIN)/registry db upgrade
 	$(BIN)/registry serve
 
@@ -50,6 +70,11 @@ soak: test-deps
 bench: test-deps /usr/bin/wrk
 	REGISTRY_TEST_POSTGRES_URL=$${REGISTRY_TEST_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/test} \
 		$(BIN)/python -m bench
+
+# Typology quality (bench/eval.py): a laundering network generated from a seed, played on anvil, synced, rescored
+# and screened; prints precision and recall per typology and the false positives on ordinary accounts.
+eval: $(STAMP) $(NODE_STAMP)
+	$(BIN)/python -m bench.eval
 
 lint: $(STAMP)
 	$(BIN)/ruff check registry chains blocklist tests bench

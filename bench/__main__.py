@@ -9,7 +9,7 @@ import traceback
 
 from bench.common import BenchFailure
 
-MODULES = ["screening", "ingest", "scoring", "blocklist"]
+MODULES = ["screening", "ingest", "transfer_import", "scoring", "investigations", "blocklist"]
 
 
 def main() -> int:

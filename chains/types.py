@@ -8,11 +8,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import NamedTuple, Protocol, runtime_checkable
 
 NATIVE = "native"
 """Asset name of a chain's own coin (ETH, BNB, TRX, BTC); tokens are named by their normalised contract."""
+
+UNKNOWN_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+"""``Transfer.time`` when the source does not say it (an ethereum-etl ``token_transfers.csv`` loaded without its
+``blocks.csv``). The stored column is NOT NULL, so "unknown" is this sentinel, the Unix epoch: no transfer of any
+supported chain happened then (genesis blocks carry no transfers). Whatever shows a time to people shows this one
+as unknown (``is_unknown_time``); a later import that knows the block's time fills it in."""
+
+
+def is_unknown_time(t: datetime | None) -> bool:
+    """True for the sentinel (or None); compares the instant, so a naive UTC value read back from SQLite counts."""
+    if t is None:
+        return True
+    return (t if t.tzinfo is not None else t.replace(tzinfo=UTC)) == UNKNOWN_TIME
 
 
 class Transfer(NamedTuple):

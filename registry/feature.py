@@ -13,14 +13,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import typer
-from fastapi import APIRouter, FastAPI
 
-from registry.http.deps import AppContext
-from registry.http.fastpath import Handler
-from registry.ops.jobs import JobSpec
-from registry.settings import Settings
+if TYPE_CHECKING:  # types only: a command that imports one feature need not import FastAPI and the HTTP kernel
+    from fastapi import APIRouter, FastAPI
+
+    from registry.http.deps import AppContext
+    from registry.http.fastpath import Handler
+    from registry.ops.jobs import JobSpec
+    from registry.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,20 @@ def command_group(name: str, group: typer.Typer) -> Callable[[typer.Typer], None
         root.add_typer(group, name=name)
 
     return add
+
+
+def shared_group(root: typer.Typer, name: str, help: str) -> typer.Typer:
+    """The sub-command group ``name`` of ``root`` that several features add commands to (``registry export cis``
+    from reports, ``registry export transfers`` from transfers): the first feature to ask creates it, later ones
+    get the same group. No feature owns it, and a second ``add_typer`` under the same name cannot shadow the first
+    (Typer would keep both and show one). Use it in a feature's ``cli`` hook:
+    ``shared_group(root, "export", "…").command("cis")(export_cis)``."""
+    for info in root.registered_groups:
+        if info.name == name and info.typer_instance is not None:
+            return info.typer_instance
+    group = typer.Typer(no_args_is_help=True, help=help)
+    root.add_typer(group, name=name)
+    return group
 
 
 def job_specs(features: Iterable[Feature], settings: Settings) -> list[JobSpec]:

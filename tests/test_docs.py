@@ -39,6 +39,8 @@ def test_every_command_of_the_contract_exists_and_is_documented() -> None:
         ["blocklist", "export"],
         ["blocklist", "refresh-register"],
         ["audit", "verify"],
+        ["report"],
+        ["export", "cis"],
     ]
     for cmd in contract:
         result = runner.invoke(app, [*cmd, "--help"])

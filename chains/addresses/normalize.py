@@ -1,7 +1,8 @@
 """Per-chain address rules.
 
-Libraries do the encodings (``base58`` for base58check, ``bech32`` for segwit, ``eth_utils`` for EIP-55); this
-module only decides which rule applies and turns their failures into reasons a caller understands.
+Libraries do the encodings (``base58``/``based58`` for base58check, ``bech32`` for segwit, ``cchecksum`` for EIP-55);
+this module only decides which rule applies and turns their failures into reasons a caller understands. Many
+addresses at once, in the common forms: ``chains.addresses.batch``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Literal
 
 import base58
 import based58
-from eth_utils.address import to_checksum_address
+from cchecksum import to_checksum_address
 
 Reason = Literal["checksum", "length", "prefix", "characters", "format", "chain", "network"]
 

@@ -23,6 +23,10 @@ TABLE_MODULES = [
     "registry.sync.tables",
     "registry.scoring.tables",
     "blocklist.tables",
+    "registry.monitoring.tables",
+    "registry.reports.tables",
+    "registry.console.tables",
+    "registry.typologies.tables",
 ]
 
 

@@ -15,9 +15,13 @@ from registry.http.responses import ORJSONResponse
 
 STREAMED_BODIES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("/listings/import", re.compile(r"/v1/cases/[^/]+/listings/import"), "max_csv_bytes"),
+    ("/v1/watchlist", re.compile(r"/v1/watchlist"), "max_csv_bytes"),
+    ("/v1/watchlist/import", re.compile(r"/v1/watchlist/import"), "max_csv_bytes"),
+    ("/v1/watchlist/remove", re.compile(r"/v1/watchlist/remove"), "max_csv_bytes"),
 )
 """Routes that read their body as a stream under their own limit (the named ``Settings`` field) instead of the
-general ``max_body_bytes``: the CSV import, whose ``REGISTRY_MAX_CSV_ROWS`` rows do not fit in 4 MiB. Such a route
+general ``max_body_bytes``: the CSV import, whose ``REGISTRY_MAX_CSV_ROWS`` rows do not fit in 4 MiB, and the
+watchlist calls of up to 100,000 addresses (``registry.monitoring``; they check the text themselves too). Such a route
 refuses unstorable text itself (the CSV parser refuses NUL; strict UTF-8 decoding refuses surrogates). Each entry:
 a suffix every matching path has (a cheap test first), the path pattern, the setting."""
 

@@ -12,7 +12,9 @@ SETTINGS_CLASSES = [
     "registry.settings:Settings",
     "registry.sync.settings:SyncSettings",
     "registry.scoring.settings:ScoringSettings",
+    "registry.typologies.settings:TypologySettings",
     "blocklist.settings:BlocklistSettings",
+    "registry.reports.settings:ReportSettings",
 ]
 
 

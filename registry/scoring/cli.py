@@ -1,13 +1,17 @@
-"""``registry score``: rescore now, with a progress bar."""
+"""``registry score``: rescore now, with a progress bar; ``registry export transfers``: the Parquet hand-off."""
 
 from __future__ import annotations
 
+from enum import StrEnum
+from pathlib import Path
+
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from registry.db.engine import get_engine
 from registry.errors import RegistryError
+from registry.feature import shared_group
 from registry.scoring.rescore import rescore
 from registry.scoring.settings import get_scoring_settings
 from registry.settings import get_settings
@@ -60,5 +64,37 @@ def score(
     )
 
 
+class ExportFormat(StrEnum):
+    parquet = "parquet"
+
+
+def export_transfers(
+    out: Path = typer.Argument(..., metavar="DIR", help="directory to write (created; must be empty unless --replace)"),
+    fmt: ExportFormat = typer.Option(ExportFormat.parquet, "--format", help="file format (parquet)"),
+    replace: bool = typer.Option(False, "--replace", help="overwrite a non-empty directory"),
+) -> None:
+    """Write the transfer store (transfers with address and asset ids, and both dictionaries) as Parquet files: the
+    hand-off to a Spark cluster (REGISTRY_SPARK_SOURCE=parquet, REGISTRY_SPARK_PARQUET=<dir>)."""
+    from registry.scoring.engines.parquet import export_transfers as export
+
+    console = Console(stderr=True)
+    engine = get_engine(get_settings().effective_database_url)
+    with Progress(
+        TextColumn("transfers"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=console,
+    ) as bar:  # fmt: skip
+        task = bar.add_task("export", total=None)
+        summary = export(
+            engine, out, replace=replace, progress=lambda done, of: bar.update(task, completed=done, total=of)
+        )
+    typer.echo(
+        f"{summary.transfers:,} transfers (ids up to {summary.max_id:,}), {summary.addresses:,} addresses, "
+        f"{summary.assets:,} assets in {summary.files} file(s) under {out} ({fmt.value})"
+    )
+
+
 def register(app: typer.Typer) -> None:
     app.command("score")(score)
+    shared_group(app, "export", "Exports of the registry's data (CIS dataset, transfer store …).").command("transfers")(
+        export_transfers
+    )

@@ -31,6 +31,8 @@ from registry.scoring.models import (
 )
 from registry.scoring.paths import Path, trace, with_transactions
 from registry.scoring.settings import ScoringSettings
+from registry.screening.models import Explanation, RedFlag
+from registry.screening.policy import ExposurePolicy, explain
 from registry.screening.snapshot import Snapshot, Verdict
 
 
@@ -149,6 +151,7 @@ def address_view(
         direct=[DirectHitPublic(**d) for d in v.direct],
         listings=listings,
         exposure=exposure,
+        red_flags=[RedFlag.model_validate(f) for f in v.red_flags],
         policy_version=policy_version,
         registry_version=snapshot.version_str,
     )
@@ -190,9 +193,29 @@ def bank_view(full: AddressView) -> AddressForBank:
         action=full.action,
         direct=full.direct,
         exposure=ExposuresForBank(incoming=reduce(full.exposure.incoming), outgoing=reduce(full.exposure.outgoing)),
+        red_flags=full.red_flags,
         policy_version=full.policy_version,
         registry_version=full.registry_version,
+        explanation=full.explanation,
+        explanation_text=full.explanation_text,
     )
+
+
+def with_explanation(view: AddressView, policy: ExposurePolicy) -> AddressView:
+    """The view with the rule behind its level (``?explain=true``), as an object and in words; it names categories,
+    shares and hops only, so the bank's reduced view carries it unchanged."""
+    why = explain(
+        view.risk_score,
+        view.risk_level,
+        view.action,
+        [d.model_dump() for d in view.direct],
+        {
+            "incoming": [e.model_dump(exclude={"paths"}) for e in view.exposure.incoming],
+            "outgoing": [e.model_dump(exclude={"paths"}) for e in view.exposure.outgoing],
+        },
+        policy,
+    )
+    return view.model_copy(update={"explanation": Explanation(**why), "explanation_text": why["text"]})
 
 
 def _has_exposure(v: Verdict) -> bool:

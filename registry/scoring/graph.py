@@ -1,10 +1,14 @@
-"""Loading the transfer graph, incrementally when the process has loaded it before.
+"""Loading the transfer graph into arrays, incrementally when the process has loaded it before.
+
+Node numbers are address dictionary ids (``registry.transfers.tables.AddressRow``): the load reads
+``(from_id, to_id, weight)`` columns and needs no factorisation, and a node means the same address in every run, in
+every process and in a Parquet export.
 
 A rescoring job lives in a long-running scheduler process and runs after every sync batch: re-reading a million
-transfers each time would cost seconds for a few hundred new rows. The priced edge list is kept between runs and
-only transfers with a higher id are read; ``count(*)`` of what was read plus what is new must equal the table's
-count, and the row at the last id read must still be the same transfer; otherwise rows went away (a reorg deleted
-them; SQLite then reuses their ids) or appeared below the last id (PostgreSQL sequences commit out of order) and the
+transfers each time would cost a second for a few hundred new rows. The edge arrays are kept between runs and only
+transfers with a higher id are read; ``count(*)`` of what was read plus what is new must equal the table's count,
+and the row at the last id read must still be the same transfer; otherwise rows went away (a reorg deleted them;
+SQLite then reuses their ids) or appeared below the last id (PostgreSQL sequences commit out of order) and the
 graph is rebuilt from scratch. Prices or dust changing also rebuild it.
 """
 
@@ -12,24 +16,31 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 from sqlalchemy.engine import Connection
 
-from chains.addresses import chain_family
 from registry.scoring import queries
-from registry.scoring.propagate import Graph
+from registry.scoring.propagate import FloatArray, Graph, IntArray
 from registry.scoring.settings import ScoringSettings
+
+
+@dataclass(frozen=True)
+class Edges:
+    """The transfers that count (priced, above dust, not to oneself), one entry each, as loaded: what other
+    computations over the same graph (typology indicators) can reuse without reading the table again."""
+
+    src: IntArray  # sender's address id
+    dst: IntArray  # receiver's address id
+    weight: FloatArray  # comparable value (``registry.scoring.valuation``)
 
 
 @dataclass(frozen=True)
 class GraphData:
     graph: Graph
-    keys: list[str]  # node id -> "family:address"
-    index: dict[str, int]
+    edges: Edges
     transfers: int  # transfers that count: priced, above dust, not to oneself
+    addresses: int  # addresses with at least one such transfer
     incremental: bool = False  # only new transfers were read
 
 
@@ -39,13 +50,9 @@ class _State:
     count: int = 0  # rows of the transfer table covered, whatever their price
     max_id: int = 0
     last: tuple[str, str, int] | None = None  # identity of the row at max_id
-    keys: list[str] = field(default_factory=list)
-    index: dict[str, int] = field(default_factory=dict)
-    by_family: dict[str, dict[str, int]] = field(default_factory=dict)  # address -> node id, per address space
-    src: list[NDArray[np.int64]] = field(default_factory=list)
-    dst: list[NDArray[np.int64]] = field(default_factory=list)
-    val: list[NDArray[np.float64]] = field(default_factory=list)
-    edges: int = 0
+    src: list[IntArray] = field(default_factory=list)
+    dst: list[IntArray] = field(default_factory=list)
+    val: list[FloatArray] = field(default_factory=list)
 
 
 class GraphCache:
@@ -73,44 +80,27 @@ class GraphCache:
             incremental = st.count + added == count and queries.transfer_identity(conn, st.max_id) == st.last
         if not incremental or st is None:
             st = _State(fingerprint)
-        nets_by_family: dict[str, list[str]] = {}
-        for net in queries.networks(conn):
-            nets_by_family.setdefault(chain_family(net), []).append(net)
-        for family, nets in sorted(nets_by_family.items()):
-            for chunk in queries.priced_edges(conn, settings, nets, st.max_id, top):
-                _add(st, family, chunk)
+        if top > st.max_id:
+            # Prices by asset id: an asset first seen in this batch gets its price now, from the same settings.
+            src, dst, val = queries.edge_arrays(conn, settings, queries.asset_prices(conn, settings), st.max_id, top)
+            st.src.append(src)
+            st.dst.append(dst)
+            st.val.append(val)
+        n = queries.address_bound(conn)
         st.count, st.max_id = count, max(top, st.max_id)
         st.last = queries.transfer_identity(conn, st.max_id)
         self._state = st
-        n = len(st.keys)
-        if not st.src:
-            empty = np.zeros(0, dtype=np.int64)
-            return GraphData(Graph.from_edges(0, empty, empty, np.zeros(0)), [], {}, 0, incremental)
-        if len(st.src) > 1:  # one array per column, so the next run concatenates only what is new
-            st.src, st.dst, st.val = [np.concatenate(st.src)], [np.concatenate(st.dst)], [np.concatenate(st.val)]
-        graph = Graph.from_edges(n, st.src[0], st.dst[0], st.val[0])
-        return GraphData(graph, list(st.keys), st.index, st.edges, incremental)
-
-
-def _add(st: _State, family: str, rows: list[tuple[str, str, float]]) -> None:
-    if not rows:
-        return
-    froms, tos, values = zip(*rows, strict=True)
-    ids = st.by_family.setdefault(family, {})
-    # dict.fromkeys and key-view difference run in C: the cheapest factorisation without pandas. Node numbering
-    # needs no particular order.
-    seen: dict[Any, None] = dict.fromkeys(froms)
-    seen.update(dict.fromkeys(tos))
-    new = list(seen.keys() - ids.keys()) if ids else list(seen)
-    start = len(st.keys)
-    ids.update(zip(new, range(start, start + len(new)), strict=True))
-    fresh = [f"{family}:{a}" for a in new]
-    st.keys.extend(fresh)
-    st.index.update(zip(fresh, range(start, start + len(new)), strict=True))
-    st.src.append(np.fromiter(map(ids.__getitem__, froms), dtype=np.int64, count=len(rows)))
-    st.dst.append(np.fromiter(map(ids.__getitem__, tos), dtype=np.int64, count=len(rows)))
-    st.val.append(np.asarray(values, dtype=np.float64))
-    st.edges += len(rows)
+        if len(st.src) != 1:  # one array per column, so the next run concatenates only what is new
+            empty_i, empty_f = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+            st.src, st.dst, st.val = (
+                [np.concatenate(st.src) if st.src else empty_i],
+                [np.concatenate(st.dst) if st.dst else empty_i],
+                [np.concatenate(st.val) if st.val else empty_f],
+            )
+        edges = Edges(st.src[0], st.dst[0], st.val[0])
+        graph = Graph.from_edges(n, edges.src, edges.dst, edges.weight)
+        touched = np.bincount(edges.src, minlength=n) + np.bincount(edges.dst, minlength=n)
+        return GraphData(graph, edges, len(edges.src), int(np.count_nonzero(touched)), incremental)
 
 
 _caches: dict[str, GraphCache] = {}

@@ -7,6 +7,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from registry.screening.models import Explanation, RedFlag
+
 
 class TxRef(BaseModel):
     network: str
@@ -78,8 +80,13 @@ class AddressView(BaseModel):
     direct: list[DirectHitPublic]
     listings: list[ListingRef]
     exposure: ExposuresPublic
+    red_flags: list[RedFlag] = Field(
+        default_factory=list, description="behavioural typologies matched, with the indicator values (review only)"
+    )
     policy_version: str
     registry_version: str
+    explanation: Explanation | None = Field(None, description="only with ?explain=true: the rule behind the level")
+    explanation_text: str | None = Field(None, description="only with ?explain=true: the explanation in words")
 
 
 class PathForBank(BaseModel):
@@ -109,5 +116,10 @@ class AddressForBank(BaseModel):
     action: str
     direct: list[DirectHitPublic]
     exposure: ExposuresForBank
+    red_flags: list[RedFlag] = Field(
+        default_factory=list, description="behavioural typologies matched, with the indicator values (review only)"
+    )
     policy_version: str
     registry_version: str
+    explanation: Explanation | None = Field(None, description="only with ?explain=true: the rule behind the level")
+    explanation_text: str | None = Field(None, description="only with ?explain=true: the explanation in words")

@@ -14,7 +14,8 @@ from datetime import datetime
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
+from sqlmodel import Session
 
 from registry.audit.service import Actor, record
 from registry.db import lease, state
@@ -22,16 +23,24 @@ from registry.db.engine import read_only, session_scope
 from registry.db.types import utcnow
 from registry.errors import Conflict
 from registry.scoring import queries
-from registry.scoring.graph import cache_for
-from registry.scoring.propagate import Exposure, Seeds, exposed_rows, propagate
+from registry.scoring.engines.base import Exposed, SeedIds, engine_for
+from registry.scoring.propagate import IntArray
 from registry.scoring.settings import ScoringSettings
 from registry.scoring.tables import ScoringRun
 from registry.screening.policy import ACTIONS, LEVELS, ExposurePolicy, exposure_verdicts, levels_for_scores
+from registry.transfers import store
 
 log = logging.getLogger("registry.scoring")
 
 Progress = Callable[[str, int, int], None]
 """``(stage, step, of)``: the CLI draws a progress bar from it."""
+
+RescoreHook = Callable[[Engine, ScoringSettings], Callable[[Session, int], None]]
+"""Work a feature scoring does not import does with every rescoring (typologies: behavioural indicators, registered
+by ``registry.typologies.feature``). It computes before the scores are stored and returns a writer that runs in the
+same transaction (with the run id), so the snapshot sees scores and red flags change together."""
+
+HOOKS: list[RescoreHook] = []
 
 STAGES = (
     "load transfers",
@@ -66,41 +75,39 @@ class RunSummary:
     incremental: bool = False  # the graph was extended with new transfers instead of re-read
 
 
-def build_seeds(keys_index: dict[str, int], listed: list[queries.ListedRow], licensed: set[str], n: int) -> Seeds:
+def seed_ids(conn: Connection, listed: list[queries.ListedRow], licensed: set[str]) -> SeedIds:
+    """The live listings and licensed addresses as dictionary ids (an address no transfer names has none, and no
+    exposure to spread)."""
+    ids = queries.ids_of(conn, {r.key for r in listed} | licensed)
     cats = tuple(sorted({r.category for r in listed}))
     cat_ix = {c: i for i, c in enumerate(cats)}
-    pairs = {(keys_index[r.key], cat_ix[r.category]) for r in listed if r.key in keys_index}
-    nodes = np.fromiter((p[0] for p in pairs), dtype=np.int64, count=len(pairs))
-    cix = np.fromiter((p[1] for p in pairs), dtype=np.int64, count=len(pairs))
-    blocked = np.zeros(n, dtype=bool)
-    blocked[nodes] = True
-    lic = np.fromiter((keys_index[k] for k in licensed if k in keys_index), dtype=np.int64)
-    blocked[lic] = True
-    return Seeds(cats, nodes, cix, blocked)
+    pairs = sorted({(ids[r.key], cat_ix[r.category]) for r in listed if r.key in ids})
+    nodes = np.array([p[0] for p in pairs], dtype=np.int64)
+    cix = np.array([p[1] for p in pairs], dtype=np.int64)
+    lic = np.array(sorted(ids[k] for k in licensed if k in ids), dtype=np.int64)
+    return SeedIds(cats, nodes, cix, lic)
 
 
 def score_rows(
-    keys: list[str],
-    seeds: Seeds,
-    exp_in: Exposure,
-    exp_out: Exposure,
+    keys: list[tuple[str, str]],
+    nodes: IntArray,
+    categories: tuple[str, ...],
+    exp_in: Exposed,
+    exp_out: Exposed,
     settings: ScoringSettings,
 ) -> list[tuple[str, str, int, str, str, str]]:
-    """Stored rows of every exposed address: the policy runs vectorised; only the JSON text is assembled per row."""
-    rows = exposed_rows(exp_in, exp_out, min_share=settings.scoring_min_share)
-    if len(rows) == 0:
+    """Stored rows of the exposed addresses ``nodes`` (ascending ids, ``keys`` their ``(family, address)``): the
+    policy runs vectorised over address x category arrays; only the JSON text is assembled per row."""
+    if len(nodes) == 0:
         return []
-    cats = seeds.categories
-    floor = settings.scoring_min_share
-    s_in, h_in = exp_in.rows(rows)
-    s_out, h_out = exp_out.rows(rows)
-    h_in = np.where(s_in > floor, h_in, 0).astype(np.int8)
-    h_out = np.where(s_out > floor, h_out, 0).astype(np.int8)
+    cats = categories
+    s_in, h_in = _matrix(nodes, len(cats), exp_in)
+    s_out, h_out = _matrix(nodes, len(cats), exp_out)
     scores, actions = exposure_verdicts(s_in, h_in, s_out, h_out, cats, policy_from(settings))
     levels = levels_for_scores(scores)
     incoming = _json_lists(cats, s_in, h_in)
     outgoing = _json_lists(cats, s_out, h_out)
-    families, addresses = zip(*(keys[i].split(":", 1) for i in rows.tolist()), strict=True)
+    families, addresses = zip(*keys, strict=True)
     return list(
         zip(
             families,
@@ -112,6 +119,16 @@ def score_rows(
             strict=True,
         )
     )
+
+
+def _matrix(nodes: IntArray, k: int, exposed: Exposed) -> tuple[NDArray[np.float64], NDArray[np.int8]]:
+    """Address x category share and hop arrays of ``nodes`` from one direction's entries."""
+    share = np.zeros((len(nodes), k), dtype=np.float64)
+    hops = np.zeros((len(nodes), k), dtype=np.int8)
+    rows = np.searchsorted(nodes, exposed.nodes)
+    share[rows, exposed.cats] = exposed.share
+    hops[rows, exposed.cats] = exposed.hops
+    return share, hops
 
 
 def _json_lists(cats: tuple[str, ...], share: NDArray[np.float64], hops: NDArray[np.int8]) -> list[str]:
@@ -187,26 +204,40 @@ def _rescore(engine: Engine, settings: ScoringSettings, run_id: int, progress: P
     now = utcnow()
     with read_only(engine).connect() as conn:
         seen = queries.counters(conn)
-        data = cache_for(engine.url.render_as_string(hide_password=True)).load(conn, settings)
+        unassigned = store.has_unassigned(conn)
+    if unassigned:  # rows written around the store's writer (a plain INSERT): give them their ids first
+        with session_scope(engine) as s:
+            store.assign_missing_ids(s.connection())
+    scorer = engine_for(settings)
+    data = scorer.load(engine, settings)
+    try:
         step("load transfers")
-        listed = queries.live_listings(conn, now)
-        licensed = queries.licensed_keys(conn)
-    seeds = build_seeds(data.index, listed, licensed, data.graph.n)
-    step("load listings")
-    h, method = settings.scoring_max_hops, settings.scoring_method
-    exp_in = propagate(data.graph, seeds, "incoming", h, method)
-    step("incoming exposure")
-    exp_out = propagate(data.graph, seeds, "outgoing", h, method)
-    step("outgoing exposure")
-    rows = score_rows(data.keys, seeds, exp_in, exp_out, settings)
+        with read_only(engine).connect() as conn:
+            listed = queries.live_listings(conn, now)
+            seeds = seed_ids(conn, listed, queries.licensed_keys(conn))
+        step("load listings")
+        h, method = settings.scoring_max_hops, settings.scoring_method
+        exp_in = scorer.exposure(data, seeds, "incoming", settings)
+        step("incoming exposure")
+        exp_out = scorer.exposure(data, seeds, "outgoing", settings)
+        step("outgoing exposure")
+    finally:
+        scorer.release(data)
+    nodes = np.union1d(exp_in.nodes, exp_out.nodes)
+    with read_only(engine).connect() as conn:
+        keys = queries.keys_of(conn, nodes)
+    rows = score_rows(keys, nodes, seeds.categories, exp_in, exp_out, settings)
     step("policy")
+    writers = [hook(engine, settings) for hook in HOOKS]
     expiries = [r.valid_until for r in listed if r.valid_until is not None]
     with session_scope(engine) as s:
+        for write in writers:
+            write(s, run_id)
         version = queries.store_scores(s, run_id, rows)
         run = s.get(ScoringRun, run_id)
         assert run is not None
         run.status, run.finished_at = "done", utcnow()
-        run.transfers, run.addresses, run.scored = data.transfers, data.graph.n, len(rows)
+        run.transfers, run.addresses, run.scored = data.transfers, data.addresses, len(rows)
         run.transfers_counter = seen.get(state.TRANSFERS, 0)
         run.registry_counter_in = seen.get(state.REGISTRY, 0)
         run.registry_counter_out = version
@@ -219,12 +250,18 @@ def _rescore(engine: Engine, settings: ScoringSettings, run_id: int, progress: P
             action="scores.rescore",
             entity_type="scoring_run",
             entity_id=str(run_id),
-            after={"method": method, "max_hops": h, "addresses": data.graph.n, "scored": len(rows)},
+            after={
+                "method": method,
+                "max_hops": h,
+                "engine": scorer.name,
+                "addresses": data.addresses,
+                "scored": len(rows),
+            },
         )
     step("store scores")
     total = round(time.perf_counter() - started, 3)
     log.info("rescored", extra={"run_id": run_id, "scored": len(rows), "seconds": total})
-    return RunSummary(run_id, data.transfers, data.graph.n, len(rows), version, total, timings, data.incremental)
+    return RunSummary(run_id, data.transfers, data.addresses, len(rows), version, total, timings, data.incremental)
 
 
 def is_current(run: ScoringRun | None, now_counters: dict[str, int], now: datetime, policy_version: str) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 
 from chains.addresses import AddressError, normalize
 from registry.auth.service import Principal
@@ -15,6 +15,7 @@ from registry.errors import InvalidAddress
 from registry.http.deps import CtxDep, require
 from registry.scoring import explain
 from registry.scoring.models import AddressForBank, AddressView
+from registry.scoring.rescore import policy_from
 from registry.scoring.settings import ScoringSettings, get_scoring_settings
 
 router = APIRouter(tags=["exposure"])
@@ -32,7 +33,14 @@ ScoringSettingsDep = Annotated[ScoringSettings, Depends(_scoring_settings)]
 
 @router.get("/v1/addresses/{chain}/{address}", operation_id="get_address", response_model=AddressView | AddressForBank)
 def get_address(
-    chain: str, address: str, ctx: CtxDep, principal: AddressReader, scoring: ScoringSettingsDep
+    chain: str,
+    address: str,
+    ctx: CtxDep,
+    principal: AddressReader,
+    scoring: ScoringSettingsDep,
+    explain_it: bool = Query(
+        False, alias="explain", description="add the policy rule behind the level, as an object and in words"
+    ),
 ) -> AddressView | AddressForBank:
     """Listings with case references, exposure and the paths that explain it (banks: categories, hops, shares)."""
     try:
@@ -48,6 +56,8 @@ def get_address(
         scoring,
         ctx.settings.policy_version,
     )
+    if explain_it:
+        full = explain.with_explanation(full, policy_from(scoring))
     if principal.role == Role.bank:
         return explain.bank_view(full)
     if principal.role == Role.investigator:

@@ -15,6 +15,7 @@ class AssetPrice(BaseModel):
 
     decimals: int = Field(ge=0, le=36)
     price: float = Field(ge=0)
+    symbol: str | None = Field(None, max_length=16, description="what people read beside an amount: USDT, ETH, …")
 
 
 USDT_ETH = "eth:0xdac17f958d2ee523a2206206994597c13d831ec7"
@@ -23,18 +24,18 @@ USDT_TRON = "tron:TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"
 USDT_BSC = "bsc:0x55d398326f99059ff775485246999027b3197955"
 
 DEFAULT_ASSETS: dict[str, AssetPrice] = {
-    "eth:native": AssetPrice(decimals=18, price=3000.0),
-    "bsc:native": AssetPrice(decimals=18, price=600.0),
-    "polygon:native": AssetPrice(decimals=18, price=0.5),
-    "arbitrum:native": AssetPrice(decimals=18, price=3000.0),
-    "optimism:native": AssetPrice(decimals=18, price=3000.0),
-    "base:native": AssetPrice(decimals=18, price=3000.0),
-    "tron:native": AssetPrice(decimals=6, price=0.25),
-    "btc:native": AssetPrice(decimals=8, price=90000.0),
-    USDT_ETH: AssetPrice(decimals=6, price=1.0),
-    USDC_ETH: AssetPrice(decimals=6, price=1.0),
-    USDT_TRON: AssetPrice(decimals=6, price=1.0),
-    USDT_BSC: AssetPrice(decimals=18, price=1.0),
+    "eth:native": AssetPrice(decimals=18, price=3000.0, symbol="ETH"),
+    "bsc:native": AssetPrice(decimals=18, price=600.0, symbol="BNB"),
+    "polygon:native": AssetPrice(decimals=18, price=0.5, symbol="POL"),
+    "arbitrum:native": AssetPrice(decimals=18, price=3000.0, symbol="ETH"),
+    "optimism:native": AssetPrice(decimals=18, price=3000.0, symbol="ETH"),
+    "base:native": AssetPrice(decimals=18, price=3000.0, symbol="ETH"),
+    "tron:native": AssetPrice(decimals=6, price=0.25, symbol="TRX"),
+    "btc:native": AssetPrice(decimals=8, price=90000.0, symbol="BTC"),
+    USDT_ETH: AssetPrice(decimals=6, price=1.0, symbol="USDT"),
+    USDC_ETH: AssetPrice(decimals=6, price=1.0, symbol="USDC"),
+    USDT_TRON: AssetPrice(decimals=6, price=1.0, symbol="USDT"),
+    USDT_BSC: AssetPrice(decimals=18, price=1.0, symbol="USDT"),
 }
 """Rough reference prices (USD). Shares are ratios, so only the relative prices of assets that meet at one
 address matter, and an order of magnitude is enough to stop 1 wei from weighing as much as 1 USDT."""
@@ -51,8 +52,9 @@ class ScoringSettings(BaseSettings):
     scoring_assets: dict[str, AssetPrice] = Field(
         default_factory=lambda: dict(DEFAULT_ASSETS),
         description=(
-            'JSON map "network:asset" -> {"decimals", "price"} making values comparable (asset is "native" or the '
-            "normalised token contract); replaces the built-in table of natives and major stablecoins"
+            'JSON map "network:asset" -> {"decimals", "price", "symbol"} making values comparable (asset is "native" '
+            "or the normalised token contract) and amounts readable; replaces the built-in table of natives and major "
+            "stablecoins"
         ),
     )
     scoring_unknown_asset_price: float = Field(
@@ -105,6 +107,47 @@ class ScoringSettings(BaseSettings):
     )
     policy_outgoing_weight: float = Field(
         1.0, ge=0, le=1, description="score factor for outgoing exposure (money sent to listed wallets)"
+    )
+    scoring_engine: Literal["sparse", "spark"] = Field(
+        "sparse",
+        description=(
+            "sparse: the graph in this process (scipy); spark: the same computation as DataFrame joins on "
+            "REGISTRY_SPARK_MASTER, for graphs past one machine (docs/scaling.md)"
+        ),
+    )
+    spark_master: str = Field(
+        "local[*]",
+        description="Spark master of the spark engine: local[N], spark://host:7077, yarn, k8s://… or a Spark Connect "
+        "URL sc://host:15002",
+    )
+    spark_source: Literal["auto", "jdbc", "parquet"] = Field(
+        "auto",
+        description="where the spark engine reads transfers: jdbc (PostgreSQL, partitioned by id), parquet "
+        "(REGISTRY_SPARK_PARQUET, written by `registry export transfers`); auto: jdbc on PostgreSQL, else parquet",
+    )
+    spark_parquet: str = Field(
+        "",
+        description="directory (or cluster URL: hdfs://, s3a://) of a `registry export transfers` for the spark engine",
+    )
+    spark_jdbc_url: str = Field(
+        "",
+        description="JDBC URL the Spark executors read PostgreSQL from (default: REGISTRY_DATABASE_URL as "
+        "jdbc:postgresql://host:port/db, with its user and password)",
+    )
+    spark_jdbc_jar: str = Field(
+        "/usr/share/java/postgresql.jar",
+        description="PostgreSQL JDBC driver jar given to Spark (Debian: libpostgresql-jdbc-java); empty when the "
+        "cluster provides it",
+    )
+    spark_partitions: int = Field(
+        8, ge=1, le=100_000, description="parallel JDBC reads of the transfer table (by id range)"
+    )
+    spark_shuffle_partitions: int = Field(
+        16, ge=1, le=100_000, description="spark.sql.shuffle.partitions of the spark engine's joins and aggregations"
+    )
+    spark_conf: dict[str, str] = Field(
+        default_factory=dict,
+        description='JSON map of further Spark settings, e.g. {"spark.executor.memory": "8g"}',
     )
 
     @field_validator("policy_hop_decay")

@@ -17,8 +17,9 @@ from sqlalchemy.engine import Engine
 from registry.db.engine import read_only
 from registry.http.deps import AppContext
 from registry.scoring.queries import load_scores
+from registry.scoring.rescore import policy_from
 from registry.scoring.settings import get_scoring_settings
-from registry.screening.policy import ACTION_RANK, LEVELS
+from registry.screening.policy import ACTION_RANK, EXPOSURE_POLICY, LEVELS
 from registry.screening.snapshot import Verdict, verdict_from_hits
 
 
@@ -59,3 +60,5 @@ def install(app: FastAPI, ctx: AppContext) -> None:
     ctx.snapshot.exposure_loader = load_exposure
     # The evidence view must trace paths with the prices and hop limit the scores were computed with.
     app.state.scoring_settings = get_scoring_settings()
+    # Explanations quote the policy's numbers as configured (``registry.screening.policy.explain``).
+    ctx.put(EXPOSURE_POLICY, policy_from(app.state.scoring_settings))

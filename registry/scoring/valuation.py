@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from chains.addresses import chain_family
-from registry.scoring.settings import ScoringSettings
+from registry.scoring.settings import AssetPrice, ScoringSettings
 
 UNKNOWN_DECIMALS = 18
 
@@ -35,3 +35,13 @@ def unit_prices(pairs: Iterable[tuple[str, str]], settings: ScoringSettings) -> 
     table = configured_prices(settings)
     unknown = unknown_unit_price(settings)
     return {pair: table.get(_key(*pair), unknown) for pair in pairs}
+
+
+def asset_table(settings: ScoringSettings) -> dict[tuple[str, str], AssetPrice]:
+    """The configured assets keyed as transfers are stored: symbol and decimals for people, price for the scoring."""
+    return {_key(*k.split(":", 1)): p for k, p in settings.scoring_assets.items()}
+
+
+def asset_entry(table: dict[tuple[str, str], AssetPrice], network: str, asset: str) -> AssetPrice | None:
+    """One stored ``(network, asset)``'s entry of ``asset_table``, or None for an unknown token."""
+    return table.get(_key(network, asset))

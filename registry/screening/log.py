@@ -2,9 +2,22 @@
 
 Every screening is recorded (key, address, result, registry version), but a database round trip per screening
 would cap throughput at the database's commit rate. Rows are buffered in memory and written by one thread of its own
-with a connection of its own, in transactions of ``CHUNK_ROWS`` rows (``COPY`` on PostgreSQL, ``executemany`` on
-SQLite): every half ``REGISTRY_SCREENING_LOG_FLUSH_SECONDS``, at once when ``EAGER_ROWS`` rows wait, and without
-a pause while rows keep arriving. On shutdown the buffer is flushed.
+with a connection of its own, in transactions of ``CHUNK_ROWS`` rows: every half
+``REGISTRY_SCREENING_LOG_FLUSH_SECONDS``, at once when ``EAGER_ROWS`` rows wait, and without a pause while rows keep
+arriving. On shutdown the buffer is flushed.
+
+The writer stays off the request path's interpreter lock. A batch's rows are buffered as they come out of the
+screening (one *segment*: its time, key and registry version once, and the list of (chain, address, score, level,
+action)), so handing 10,000 rows over costs the request one append. The writer sends a segment as one JSON document
+(``orjson``, C) in one statement that the database unpacks itself (``json_each`` on SQLite, ``jsonb_array_elements``
+on PostgreSQL): no Python work per row, and on SQLite the whole insert runs inside one ``sqlite3_step``, during
+which the ``sqlite3`` module releases the GIL. Before, the writer built one parameter tuple (SQLite) or one
+``COPY`` row (PostgreSQL) per screening in Python, under the GIL the request path needs: measured with the mix of
+``bench/screening.py``, that took a third of a batch's server time. A separate writer process was measured too
+(rows pickled through a pipe): the request path paid the serialisation the writer thread now pays outside it, and
+nothing else got faster (``bench/screening.py``, README "Benchmarks"). Single screenings (segments under
+``BULK_ROWS`` rows) go as before, ``executemany`` on SQLite and ``COPY`` on PostgreSQL: a statement per
+one-row document would cost more than the row.
 
 What a crash (``kill -9``) loses is what the buffer holds plus the chunk being written. The writer used to send
 everything buffered as one ``executemany`` of up to 50,000 rows every interval, slower than a bank's batches arrive,
@@ -38,6 +51,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from sqlalchemy.engine import Engine
 
 from registry.db.engine import dedicated_engine
@@ -49,10 +63,24 @@ if TYPE_CHECKING:
 log = logging.getLogger("registry.screening")
 
 Row = tuple[datetime, int, str, str, str, int, str, str]
-"""(at, key_id, registry_version, chain, address, risk_score, risk_level, action): tuples are cheap to build
-on the request path; the flusher turns them into rows."""
+"""(at, key_id, registry_version, chain, address, risk_score, risk_level, action): one screening."""
+
+Screened = tuple[str, str, int, str, str]
+"""(chain, address, risk_score, risk_level, action): what a screening adds to its request's constants."""
+
+Segment = tuple[datetime, int, str, list[Screened]]
+"""(at, key_id, registry_version, rows): the screenings of one request, buffered as they are."""
 
 _COLUMNS = ("at", "key_id", "registry_version", "chain", "address", "risk_score", "risk_level", "action")
+_BULK_SQLITE = (
+    f"INSERT INTO screening_log ({', '.join(_COLUMNS)}) SELECT ?, ?, ?, json_extract(r.value, '$[0]'), "
+    "json_extract(r.value, '$[1]'), json_extract(r.value, '$[2]'), json_extract(r.value, '$[3]'), "
+    "json_extract(r.value, '$[4]') FROM json_each(?) AS r"
+)
+_BULK_POSTGRES = (
+    f"INSERT INTO screening_log ({', '.join(_COLUMNS)}) SELECT %s, %s, %s, r->>0, r->>1, (r->>2)::integer, r->>3, "
+    "r->>4 FROM jsonb_array_elements(%s::jsonb) AS r"
+)
 
 
 class ScreeningLogBusy(Unavailable):
@@ -66,6 +94,8 @@ class ScreeningLogWriter:
     """Past this many buffered rows the writer starts at once instead of at its next tick."""
     LAG_CHECK_ROWS = 1_000
     """Below this many buffered rows the lag is not looked at: the single-screening hot path pays nothing for it."""
+    BULK_ROWS = 16
+    """Segments of at least this many rows are written as one JSON document; smaller ones row by row."""
     HIGH_WATER = 0.5
     """Share of the capacity past which /readyz says not ready."""
 
@@ -86,7 +116,9 @@ class ScreeningLogWriter:
         self._interval = flush_seconds
         self.capacity = max_buffer
         self.high_water = int(max_buffer * self.HIGH_WATER)
-        self._buf: deque[Row] = deque()
+        self._buf: deque[Segment] = deque()
+        self._depth = 0  # rows in the buffer (not counting a chunk being written)
+        self._count = threading.Lock()  # keeps the buffer and its row count in step between threads
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -114,7 +146,7 @@ class ScreeningLogWriter:
 
     @property
     def depth(self) -> int:
-        return len(self._buf)
+        return self._depth
 
     def oldest_age(self) -> float:
         """Seconds since the oldest unwritten row was screened (0 when none waits)."""
@@ -124,24 +156,59 @@ class ScreeningLogWriter:
             return 0.0
 
     def add(self, row: Row) -> None:
-        buf = self._buf
-        if len(buf) >= self.LAG_CHECK_ROWS:
+        """One screening."""
+        if self._depth >= self.LAG_CHECK_ROWS:
             self._admit(1)
-        buf.append(row)  # deque.append is atomic: no lock on the hot path
-        if len(buf) >= self.EAGER_ROWS and not self._wake.is_set():
-            self._wake.set()
+        self._push([(row[0], row[1], row[2], [row[3:]])], 1)
+
+    def add_batch(self, at: datetime, key_id: int, registry_version: str, rows: list[Screened]) -> None:
+        """The screenings of one request (``rows`` is kept as it is, not copied: do not change it afterwards)."""
+        if not rows:
+            return
+        if self._depth:
+            self._admit(len(rows))
+        self._push([(at, key_id, registry_version, rows)], len(rows))
 
     def extend(self, rows: Iterable[Row]) -> None:
+        """Screenings one by one (``add_batch`` is cheaper for the screenings of one request)."""
         batch = rows if isinstance(rows, list) else list(rows)
-        buf = self._buf
-        if buf:
+        if not batch:
+            return
+        if self._depth:
             self._admit(len(batch))
-        buf.extend(batch)
-        if len(buf) >= self.EAGER_ROWS and not self._wake.is_set():
+        self._push([(r[0], r[1], r[2], [r[3:]]) for r in batch], len(batch))
+
+    def _push(self, segments: list[Segment], rows: int) -> None:
+        with self._count:
+            self._buf.extend(segments)
+            self._depth += rows
+        if self._depth >= self.EAGER_ROWS and not self._wake.is_set():
             self._wake.set()
 
+    def _take(self, limit: int) -> tuple[list[Segment], int]:
+        """Up to ``limit`` rows from the front of the buffer, splitting a segment that does not fit."""
+        chunk: list[Segment] = []
+        taken = 0
+        with self._count:
+            buf = self._buf
+            while taken < limit and buf:
+                at, key_id, version, rows = buf.popleft()
+                room = limit - taken
+                if len(rows) > room:
+                    buf.appendleft((at, key_id, version, rows[room:]))
+                    rows = rows[:room]
+                chunk.append((at, key_id, version, rows))
+                taken += len(rows)
+            self._depth -= taken
+        return chunk, taken
+
+    def _put_back(self, chunk: list[Segment], rows: int) -> None:
+        with self._count:
+            self._buf.extendleft(reversed(chunk))
+            self._depth += rows
+
     def _admit(self, rows: int) -> None:
-        depth = len(self._buf)
+        depth = self._depth
         if not depth:
             return  # an empty buffer takes any batch: one larger than a limit is slow, not impossible
         if depth + rows > self.capacity:
@@ -157,7 +224,7 @@ class ScreeningLogWriter:
             self._last_refusal_log = now
             log.warning(
                 "screening log busy: screenings refused (503) until the database has taken the buffered rows",
-                extra={"reason": reason, "buffered": len(self._buf), "capacity": self.capacity},
+                extra={"reason": reason, "buffered": self._depth, "capacity": self.capacity},
             )
         message = (
             "the screening log is behind the screenings"
@@ -166,13 +233,13 @@ class ScreeningLogWriter:
         )
         raise ScreeningLogBusy(
             f"{message}; nothing was screened, retry",
-            details={"reason": reason, "buffered": len(self._buf), "capacity": self.capacity},
+            details={"reason": reason, "buffered": self._depth, "capacity": self.capacity},
             retry_after=max(1, round(self._interval * 2)),
         )
 
     def problem(self) -> str | None:
         """Why this worker should not take screening traffic now, or None (read by /readyz)."""
-        depth = len(self._buf)
+        depth = self._depth
         failing = time.monotonic() - self._failing_since if self._failing_since is not None else 0.0
         if failing > self._interval and depth:  # one failed write in passing is not worth a flap
             return f"cannot write to screening_log for {failing:.1f} s ({self.last_error}); {depth} rows buffered"
@@ -188,59 +255,68 @@ class ScreeningLogWriter:
         marks = ", ".join(["?"] * len(_COLUMNS))
         return f"INSERT INTO screening_log ({', '.join(_COLUMNS)}) VALUES ({marks})"
 
-    def _write(self, batch: list[Row]) -> None:
-        sql = self._sql()
+    def _write(self, chunk: list[Segment]) -> None:
+        small = [seg for seg in chunk if len(seg[3]) < self.BULK_ROWS]
+        bulk = [seg for seg in chunk if len(seg[3]) >= self.BULK_ROWS]
         with self._engine.begin() as conn:
             if self._postgres:
                 raw: Any = conn.connection.dbapi_connection  # psycopg's own connection: COPY is not in the DBAPI
-                with raw.cursor() as cur, cur.copy(sql) as copy:
-                    for r in batch:
-                        copy.write_row(r)
-            else:
-                # The driver's own executemany on tuples. UtcDateTime's storage form on SQLite is naive UTC text,
-                # formatted once per distinct time (a batch shares one) rather than by the adapter per row.
-                stamps: dict[datetime, str] = {}
-                params = []
-                for r in batch:
-                    at = stamps.get(r[0])
-                    if at is None:
-                        at = stamps[r[0]] = r[0].astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-                    params.append((at, *r[1:]))
-                conn.exec_driver_sql(sql, params)
+                with raw.cursor() as cur:
+                    if small:
+                        with cur.copy(self._sql()) as copy:
+                            for at, key_id, version, rows in small:
+                                for r in rows:
+                                    copy.write_row((at, key_id, version, *r))
+                    if bulk:
+                        cur.executemany(
+                            _BULK_POSTGRES, [(at, k, v, orjson.dumps(rows).decode()) for at, k, v, rows in bulk]
+                        )
+                return
+            # UtcDateTime's storage form on SQLite is naive UTC text, formatted once per distinct time (a batch
+            # shares one) rather than by the adapter per row.
+            stamps: dict[datetime, str] = {}
+
+            def stamp(at: datetime) -> str:
+                text = stamps.get(at)
+                if text is None:
+                    text = stamps[at] = at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+                return text
+
+            if small:
+                conn.exec_driver_sql(self._sql(), [(stamp(at), k, v, *r) for at, k, v, rows in small for r in rows])
+            if bulk:
+                conn.exec_driver_sql(
+                    _BULK_SQLITE, [(stamp(at), k, v, orjson.dumps(rows).decode()) for at, k, v, rows in bulk]
+                )
 
     def flush(self) -> int:
         """Write everything buffered, chunk by chunk, until the buffer is empty; rows arriving meanwhile too."""
         with self._flush_lock:
             total = 0
-            buf = self._buf
-            while buf:
+            while True:
+                chunk, rows = self._take(self.CHUNK_ROWS)
+                if not rows:
+                    return total
                 started = time.monotonic()
-                batch: list[Row] = []
                 try:
-                    for _ in range(self.CHUNK_ROWS):
-                        batch.append(buf.popleft())
-                except IndexError:
-                    pass
-                try:
-                    self._write(batch)
+                    self._write(chunk)
                 except Exception as e:
                     # Put the rows back in front: a database outage delays the log, it does not lose it.
-                    buf.extendleft(reversed(batch))
+                    self._put_back(chunk, rows)
                     self.write_failures += 1
                     self.last_error = type(e).__name__
                     if self._failing_since is None:
                         self._failing_since = time.monotonic()
                     raise
                 self._last_commit = time.monotonic()
-                if len(batch) >= self.CHUNK_ROWS // 2:
-                    rate = len(batch) / max(self._last_commit - started, 1e-6)
+                if rows >= self.CHUNK_ROWS // 2:
+                    rate = rows / max(self._last_commit - started, 1e-6)
                     self.write_rate = rate if not self.write_rate else 0.7 * self.write_rate + 0.3 * rate
                     self.lag_rows = max(2 * self.CHUNK_ROWS, int(self.write_rate * self._interval / 4))
                 self._failing_since = None
                 self.last_error = None
-                total += len(batch)
-                self.written += len(batch)
-            return total
+                total += rows
+                self.written += rows
 
     def start(self) -> None:
         if self._thread is None:
@@ -257,7 +333,7 @@ class ScreeningLogWriter:
         try:
             self.flush()
         except Exception:
-            log.exception("could not flush %d screening log rows at shutdown", len(self._buf))
+            log.exception("could not flush %d screening log rows at shutdown", self._depth)
         self._engine.dispose()
 
     def _run(self) -> None:
@@ -270,7 +346,7 @@ class ScreeningLogWriter:
                 self.flush()
                 pause = self._interval
             except Exception:
-                log.exception("screening log flush failed; %d rows kept for the next try", len(self._buf))
+                log.exception("screening log flush failed; %d rows kept for the next try", self._depth)
                 # Back off (up to 2 s) so a database that refuses at once is not hammered in a loop; short enough
                 # that the buffer starts draining within two seconds of the database coming back.
                 self._stop.wait(pause)

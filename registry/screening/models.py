@@ -54,6 +54,50 @@ class Exposure(BaseModel):
     outgoing: list[ExposureItem] = Field(description="destination of funds: share of what it sent")
 
 
+class ExplanationReason(BaseModel):
+    """One finding behind the rule: a direct listing, or one exposure with the threshold it crossed."""
+
+    kind: Literal["direct", "exposure"]
+    category: str
+    direction: Literal["incoming", "outgoing"] | None = Field(description="exposure only")
+    share: float | None = Field(description="exposure only: share of the value received (incoming) or sent")
+    min_hops: int | None = Field(description="exposure only: the fewest hops to a listed address")
+    threshold: float | None = Field(
+        description="the share from which the rule applies (review or block share); null for direct listings and "
+        "for exposure below the review share"
+    )
+
+
+class Explanation(BaseModel):
+    """Which rule of the policy produced the level and the action (``?explain=true``). No case data in it."""
+
+    rule: Literal["none", "direct.listing", "exposure.block", "exposure.review", "exposure.score"]
+    level: str
+    action: str
+    text: str = Field(description="the same in one English sentence, naming the rule and the categories")
+    because: list[ExplanationReason]
+
+
+class RedFlagIndicator(BaseModel):
+    """One indicator behind a red flag: its value for this address, the typology's threshold and where the value
+    sits among all addresses."""
+
+    name: str = Field(description="indicator, e.g. dwell_hours, pass_through (GET /v1/typologies describes each)")
+    value: float
+    op: Literal[">=", "<="] = Field(description="how the value is compared with the threshold")
+    threshold: float
+    percentile: float | None = Field(description="percentile rank of the value among all addresses (0-100)")
+
+
+class RedFlag(BaseModel):
+    """A behavioural typology the address matched at the last rescoring. Behaviour alone reviews, never blocks."""
+
+    typology: str = Field(description="name in the catalogue (GET /v1/typologies), e.g. mop_passthrough")
+    version: int = Field(description="the typology's version that matched")
+    title: str
+    indicators: list[RedFlagIndicator] = Field(description="the indicator values that matched it")
+
+
 class ScreeningResult(BaseModel):
     address: str
     chain: str
@@ -62,6 +106,11 @@ class ScreeningResult(BaseModel):
     action: Literal["allow", "review", "block"]
     direct: list[DirectHit]
     exposure: Exposure
+    red_flags: list[RedFlag] = Field(
+        description="behavioural typologies matched (mop pass-through, cash-out, peel chain, structuring) with their "
+        "indicator values; [] when none. They raise the action to review at most, never to block"
+    )
+    explanation: Explanation | None = Field(None, description="only with ?explain=true (absent otherwise)")
     policy_version: str
     registry_version: str
     screened_at: str

@@ -7,13 +7,14 @@ bank can tell which rules produced a decision it stored.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from registry.http.deps import Slot
 from registry.taxonomy.categories import CATEGORIES, SEVERITY_SCORE, Severity
 
 ACTION_RANK = {"allow": 0, "review": 1, "block": 2}
@@ -45,6 +46,17 @@ def direct_verdict(categories: list[str]) -> tuple[int, str, str]:
 
 ACTIONS = ("allow", "review", "block")
 
+BEHAVIOUR_SCORE = 50
+"""Score of an address flagged by behaviour alone (a typology matched, nothing listed): medium."""
+
+
+def behaviour_verdict(score: int, level: str, action: str) -> tuple[int, str, str]:
+    """A verdict raised by behavioural red flags (``registry.typologies``): at least review and a medium score, but
+    never block. Only listings and sanctions block; a typology is a reason to look, not proof (DESIGN.md)."""
+    new_score = max(score, BEHAVIOUR_SCORE)
+    new_level = max(level, level_for_score(new_score), key=LEVELS.index)
+    return new_score, new_level, action if ACTION_RANK[action] >= ACTION_RANK["review"] else "review"
+
 
 @dataclass(frozen=True, slots=True)
 class ExposurePolicy:
@@ -62,6 +74,11 @@ class ExposurePolicy:
     full_share: float = 0.5
     hop_decay: tuple[float, ...] = (1.0, 0.8, 0.6, 0.5)
     outgoing_weight: float = 1.0
+
+
+EXPOSURE_POLICY: Slot[ExposurePolicy] = Slot("exposure_policy")
+"""The policy's numbers as configured (``REGISTRY_POLICY_*``, the scoring feature's settings), put in the
+``AppContext`` by the scoring feature when the app is built: explanations quote them. Without it, the defaults."""
 
 
 def _direction_scores(
@@ -106,3 +123,119 @@ def exposure_verdicts(
 def levels_for_scores(scores: NDArray[np.integer[Any]]) -> NDArray[np.int8]:
     """Index into ``LEVELS`` for each score, the same thresholds as ``level_for_score``."""
     return np.searchsorted(np.array([40, 70, 90]), scores, side="right").astype(np.int8)
+
+
+EXPLAIN_RULES = {
+    "none": "no listing and no exposure: the lowest level, allow",
+    "direct.listing": "a direct listing: the listed category's severity sets the level, its mandated action applies",
+    "exposure.block": "exposure to a block category at or above the block share within the block hops: block",
+    "exposure.review": "exposure at or above the review share: review",
+    "exposure.score": "exposure below the review share: scored by severity, share and hops, allowed",
+}
+"""The rules ``explain`` names (``explanation.rule``), each in one line: what a bank's developer branches on."""
+
+
+def _pct(share: float) -> str:
+    return f"{share * 100:.3g}%"
+
+
+def _hops(n: int) -> str:
+    return f"{n} hop" if n == 1 else f"{n} hops"
+
+
+def _exposure_item(direction: str, e: Mapping[str, Any], policy: ExposurePolicy) -> tuple[float, int]:
+    """One exposure's score and action rank under ``policy``: the scalar form of ``_direction_scores``."""
+    cat = CATEGORIES.get(str(e["category"]))
+    if cat is None:
+        return 0.0, 0
+    share, hops = float(e["share"]), int(e["min_hops"])
+    decay = policy.hop_decay[min(max(hops, 1), len(policy.hop_decay)) - 1]
+    weight = policy.outgoing_weight if direction == "outgoing" else 1.0
+    score = SEVERITY_SCORE[cat.severity] * min(1.0, share / policy.full_share) * decay * weight
+    rank = 1 if share >= policy.review_share else 0
+    if cat.action == "block" and share >= policy.block_share and hops <= policy.block_max_hops:
+        rank = 2
+    return score, rank
+
+
+def _exposure_words(direction: str, e: Mapping[str, Any]) -> str:
+    verb = "it received came from" if direction == "incoming" else "it sent went to"
+    return f"{_pct(float(e['share']))} of the funds {verb} addresses listed for {e['category']}, " + (
+        f"{_hops(int(e['min_hops']))} away"
+    )
+
+
+def explain(
+    score: int,
+    level: str,
+    action: str,
+    direct: Sequence[Mapping[str, Any]],
+    exposure: Mapping[str, Sequence[Mapping[str, Any]]],
+    policy: ExposurePolicy,
+) -> dict[str, Any]:
+    """Which rule of the policy produced ``level`` and ``action``, from which categories, shares and hops, and one
+    sentence saying so: the ``explanation`` object of a screening result and of the address view.
+
+    It is derived from the verdict the bank got (the stored exposure, the direct hits) and the policy's numbers, so
+    it explains that verdict, not a fresh computation; nothing in it is case data.
+    """
+    head = f"{action.capitalize()} (score {score}, {level})"
+    cats = [str(d["category"]) for d in direct]
+    because: list[dict[str, Any]] = [
+        {"kind": "direct", "category": c, "direction": None, "share": None, "min_hops": None, "threshold": None}
+        for c in dict.fromkeys(cats)
+    ]
+    d_score, _, d_action = direct_verdict(cats) if cats else (0, "low", "allow")
+    listed = ""
+    if cats:
+        top = max(cats, key=lambda c: (SEVERITY_SCORE[CATEGORIES[c].severity], ACTION_RANK[CATEGORIES[c].action]))
+        c = CATEGORIES[top]
+        names = " and ".join(dict.fromkeys(cats))
+        listed = f"listed directly under {names}" + (
+            f", a {c.severity.value}-severity category whose mandated action is {c.action}"
+            if len(set(cats)) == 1
+            else f"; {top}, a {c.severity.value}-severity category whose mandated action is {c.action}, decides"
+        )
+        if score <= d_score and ACTION_RANK[action] <= ACTION_RANK[d_action]:
+            text = f"{head}: {listed} (rule direct.listing)."
+            return {"rule": "direct.listing", "level": level, "action": action, "text": text, "because": because}
+    items = [
+        (direction, e, *_exposure_item(direction, e, policy))
+        for direction in ("incoming", "outgoing")
+        for e in exposure.get(direction, ())
+    ]
+    if not items:
+        text = f"{head}: not listed, and no exposure to listed addresses was found (rule none)."
+        return {"rule": "none", "level": level, "action": action, "text": text, "because": because}
+    rank = ACTION_RANK.get(action, 0)
+    rule = ("exposure.score", "exposure.review", "exposure.block")[rank]
+    threshold = (None, policy.review_share, policy.block_share)[rank]
+    acting = sorted((x for x in items if x[3] == rank), key=lambda x: -x[2]) or sorted(items, key=lambda x: -x[2])
+    because += [
+        {
+            "kind": "exposure",
+            "category": e["category"],
+            "direction": direction,
+            "share": e["share"],
+            "min_hops": e["min_hops"],
+            "threshold": threshold,
+        }
+        for direction, e, _, _ in acting
+    ]
+    direction, e = acting[0][0], acting[0][1]
+    words = _exposure_words(direction, e)
+    more = len(acting) - 1
+    if more:
+        words += f" (and {more} more exposure{'s' if more > 1 else ''} like it)"
+    if rank == 2:
+        why = (
+            f"the policy blocks exposure to a block category from {_pct(policy.block_share)} within "
+            f"{_hops(policy.block_max_hops)}"
+        )
+    elif rank == 1:
+        why = f"the policy reviews exposure from {_pct(policy.review_share)}"
+    else:
+        why = f"below the {_pct(policy.review_share)} from which the policy reviews exposure"
+    lead = f"{listed}, and " if listed else ""
+    text = f"{head}: {lead}{words}; {why} (rule {rule})."
+    return {"rule": rule, "level": level, "action": action, "text": text, "because": because}

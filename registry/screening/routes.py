@@ -29,6 +29,8 @@ from registry.screening.models import (
     ScreenRequest,
     inline_schema,
 )
+from registry.screening.policy import EXPOSURE_POLICY, ExposurePolicy
+from registry.screening.snapshot import Snapshot
 
 router = APIRouter(prefix="/v1", tags=["screening"])
 _bank = require(Role.bank)
@@ -40,6 +42,34 @@ def _spend_addresses(ctx: AppContext, key_id: int, count: int) -> None:
         s = ctx.settings
         budget = ctx.limiter.budget("addresses", s.rate_limit_addresses_per_second, s.rate_limit_addresses_burst)
         budget.take(key_id, count)
+
+
+_TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off", "")
+
+
+def _explainer(request: Request, ctx: AppContext, snap: Snapshot) -> service.Fragment | None:
+    """``?explain=true``: the explanation is rendered into each result. Read only when a query string is there,
+    so the usual request pays one comparison for it."""
+    if not request.scope["query_string"]:
+        return None
+    value = request.query_params.get("explain")
+    if value is None or value.lower() in _FALSE:
+        return None
+    if value.lower() not in _TRUE:
+        raise InvalidInput(
+            f"explain={value!r}: send explain=true or explain=false",
+            details={"in": "query", "field": "explain", "reason": "bool_parsing"},
+        )
+    return service.explained(snap, ctx.get(EXPOSURE_POLICY) or ExposurePolicy())
+
+
+_explain_param = {
+    "name": "explain",
+    "in": "query",
+    "required": False,
+    "schema": {"type": "boolean", "default": False},
+    "description": "add an explanation: the policy rule, categories, shares and hops, and a sentence",
+}
 
 
 def _json_body(raw: bytes) -> Any:
@@ -60,6 +90,7 @@ def _json_body(raw: bytes) -> Any:
         "requestBody": {"required": True, "content": {"application/json": {"schema": inline_schema(ScreenRequest)}}},
         "security": [{"HTTPBearer": []}],
         "x-roles": ["bank"],
+        "parameters": [_explain_param],
     },
     summary="Screen one address",
 )
@@ -92,7 +123,7 @@ async def screen(request: Request) -> Response:
     snap = ctx.snapshot.current
     now = time.time()
     body, (c, a, score, level, action) = service.screen_one(
-        snap, checked, now, service.tail(snap, ctx.settings.policy_version, now)
+        snap, checked, now, service.tail(snap, ctx.settings.policy_version, now), _explainer(request, ctx, snap)
     )
     at = datetime.fromtimestamp(now, UTC)
     ctx.screening_log.add((at, who.key_id, snap.version_str, c, a, score, level, action))
@@ -109,6 +140,7 @@ async def screen(request: Request) -> Response:
         "requestBody": {"required": True, "content": {"application/json": {"schema": inline_schema(BatchRequest)}}},
         "security": [{"HTTPBearer": []}],
         "x-roles": ["bank"],
+        "parameters": [_explain_param],
     },
     summary="Screen up to 10,000 addresses; results in input order, per-item errors",
 )
@@ -137,9 +169,11 @@ async def screen_batch(request: Request) -> Response:
         )
     _spend_addresses(ctx, who.key_id, len(items))
     snap = ctx.snapshot.current
-    results, count, logged = service.screen_batch(snap, items, ctx.settings.policy_version)
+    results, count, logged = service.screen_batch(
+        snap, items, ctx.settings.policy_version, _explainer(request, ctx, snap)
+    )
     at, key_id, version = datetime.now(UTC), who.key_id, snap.version_str
-    ctx.screening_log.extend((at, key_id, version, *row) for row in logged)
+    ctx.screening_log.add_batch(at, key_id, version, logged)
     for level, n in Counter(row[3] for row in logged).items():
         SCREENINGS_BY_LEVEL[level].inc(n)
     head = b'{"count":' + str(count).encode() + b',"registry_version":' + orjson.dumps(version) + b',"results":'

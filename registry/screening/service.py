@@ -9,13 +9,15 @@ Serialising 10,000 result dicts with orjson cost more than everything else in a 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
-from chains.addresses import AddressError, normalize
+from chains.addresses import AddressError, chain_family, normalize, normalize_many
 from registry.http import errors as http_errors
+from registry.screening.policy import ExposurePolicy, explain
 from registry.screening.snapshot import Snapshot
 
 MEMO_LIMIT = 500_000
@@ -53,6 +55,22 @@ def validate(address: str, chain: str | None) -> Checked:
     return hit
 
 
+def first_sight(items: list[Any]) -> None:
+    """Validate a batch's bare addresses not seen before all at once (``normalize_many``: compiled code per form)
+    and memoise the valid ones, so the batch loop finds them as it finds repeat customers. Whatever is left (other
+    forms, invalid addresses) goes through ``validate`` one by one, which names the reason."""
+    memo = _memo
+    fresh = list(dict.fromkeys(item for item in items if type(item) is str and item not in memo))
+    if not fresh:
+        return
+    if len(memo) + len(fresh) > MEMO_LIMIT:
+        memo.clear()
+    for address, found in zip(fresh, normalize_many(fresh), strict=True):
+        if found is not None:
+            chain, canonical = found
+            memo[address] = Checked(chain, chain_family(chain), canonical)
+
+
 _second: list[Any] = [-1, ""]
 
 
@@ -82,8 +100,27 @@ LogRow = tuple[str, str, int, str, str]
 """(chain, address, score, level, action) — the screening log row without the per-request constants."""
 
 
-def screen_one(snap: Snapshot, c: Checked, now: float, end: bytes) -> tuple[bytes, LogRow]:
-    frag, (score, level, action) = snap.fragment(c.key, now)
+Fragment = Callable[[str, float], tuple[bytes, tuple[int, str, str]]]
+"""``Snapshot.fragment`` or ``explained``: the rendered middle of a result and its (score, level, action)."""
+
+
+def explained(snap: Snapshot, policy: ExposurePolicy) -> Fragment:
+    """``snap.fragment`` with ``,"explanation":{…}`` appended (``?explain=true``). A separate function chosen once
+    per request, so a screening that asks for no explanation runs exactly the code it ran before."""
+
+    def fragment(key: str, now: float) -> tuple[bytes, tuple[int, str, str]]:
+        frag, verdict = snap.fragment(key, now)
+        v = snap.verdict(key, now)
+        why = explain(v.risk_score, v.risk_level, v.action, v.direct, v.exposure, policy)
+        return frag + b',"explanation":' + orjson.dumps(why), verdict
+
+    return fragment
+
+
+def screen_one(
+    snap: Snapshot, c: Checked, now: float, end: bytes, fragment: Fragment | None = None
+) -> tuple[bytes, LogRow]:
+    frag, (score, level, action) = (fragment or snap.fragment)(c.key, now)
     return c.head + frag + end, (c.chain, c.address, score, level, action)
 
 
@@ -92,13 +129,16 @@ def item_error(index: int, address: Any, chain: Any, code: str, reason: str, mes
     return http_errors.item_error(index, address, chain, code, message, {"reason": reason})
 
 
-def screen_batch(snap: Snapshot, items: list[Any], policy_version: str) -> tuple[bytes, int, list[LogRow]]:
+def screen_batch(
+    snap: Snapshot, items: list[Any], policy_version: str, explain_with: Fragment | None = None
+) -> tuple[bytes, int, list[LogRow]]:
     """The ``results`` array as JSON bytes (input order, per-item errors in place), its length, the log rows."""
     now = time.time()
     end = tail(snap, policy_version, now)
-    fragment = snap.fragment
+    fragment = snap.fragment if explain_with is None else explain_with
     parts: list[bytes] = []
     logged: list[LogRow] = []
+    first_sight(items)
     memo = _memo
     address: Any
     chain: Any

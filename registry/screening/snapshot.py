@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,7 +24,7 @@ from registry.db import state
 from registry.db.engine import control_engine, read_only
 from registry.db.poller import Every, Poller
 from registry.db.types import as_utc_datetime
-from registry.screening.policy import direct_verdict
+from registry.screening.policy import behaviour_verdict, direct_verdict
 
 log = logging.getLogger("registry.snapshot")
 
@@ -99,6 +99,7 @@ class Verdict:
     exposure: dict[str, list[dict[str, Any]]]
     hits: tuple[DirectHit, ...] = ()
     expires_at: float | None = None  # the earliest valid_until among hits: recompute after it
+    red_flags: tuple[dict[str, Any], ...] = ()  # behavioural typologies matched (registry.typologies)
 
 
 CLEAN = Verdict(0, "low", "allow", (), {"incoming": [], "outgoing": []})
@@ -116,6 +117,7 @@ def render_fragment(v: Verdict) -> bytes:
             "action": v.action,
             "direct": list(v.direct),
             "exposure": v.exposure,
+            "red_flags": list(v.red_flags),
         }
     )
     return body[1:-1]
@@ -181,7 +183,14 @@ def verdict_from_hits(hits: tuple[DirectHit, ...], exposure: dict[str, list[dict
 
 def _without_expired(v: Verdict, now: float) -> Verdict:
     live = tuple(h for h in v.hits if h.valid_until is None or h.valid_until > now)
-    return verdict_from_hits(live, v.exposure)
+    out = verdict_from_hits(live, v.exposure)
+    return with_red_flags(out, v.red_flags) if v.red_flags else out
+
+
+def with_red_flags(v: Verdict, red_flags: tuple[dict[str, Any], ...]) -> Verdict:
+    """``v`` carrying behavioural red flags, raised to what the policy gives behaviour (review, never block)."""
+    score, level, action = behaviour_verdict(v.risk_score, v.risk_level, v.action)
+    return replace(v, risk_score=score, risk_level=level, action=action, red_flags=red_flags)
 
 
 def load_direct(engine: Engine) -> tuple[int, dict[str, Verdict]]:
@@ -235,6 +244,7 @@ class SnapshotHolder(Poller):
     """
 
     exposure_loader: ExposureLoader | None = None
+    red_flag_loader: ExposureLoader | None = None  # the typologies feature's: behavioural red flags, after exposure
     thread_name = "snapshot-poller"
 
     def __init__(self, engine: Engine, poll_seconds: float, on_poll: Callable[[], None] | None = None) -> None:
@@ -260,6 +270,8 @@ class SnapshotHolder(Poller):
             version, verdicts = load_direct(self._engine)
             if self.exposure_loader is not None:
                 verdicts = self.exposure_loader(self._engine, verdicts)
+            if self.red_flag_loader is not None:
+                verdicts = self.red_flag_loader(self._engine, verdicts)
             self.current = Snapshot(version, verdicts, time.time())
             self.loaded.set()
             log.info(

@@ -407,19 +407,15 @@ def test_a_failed_load_leaves_no_half_extended_graph(
     rescore(engine, scoring, "t1")
     add_transfers(engine, [(U, A, 1)], network="eth")
     add_transfers(engine, [(U, B, 10)], network="tron", asset="native", unit=10**6)  # 2.5 at 0.25 a TRX
-    real = queries.priced_edges
-    calls = []
+    real = queries.address_bound
 
-    def flaky(conn: Any, settings: Any, nets: Any, after: int, upto: int) -> Any:
-        calls.append(nets)
-        if len(calls) == 2:
-            raise RuntimeError("connection reset")
-        return real(conn, settings, nets, after, upto)
+    def flaky(conn: Any) -> int:
+        raise RuntimeError("connection reset")  # after the new edges were read, before the load completed
 
-    monkeypatch.setattr(queries, "priced_edges", flaky)
+    monkeypatch.setattr(queries, "address_bound", flaky)
     with pytest.raises(RuntimeError):
         rescore(engine, scoring, "t1")
-    monkeypatch.setattr(queries, "priced_edges", real)
+    monkeypatch.setattr(queries, "address_bound", real)
     again = rescore(engine, scoring, "t1")
     assert not again.incremental and again.transfers == 3
     assert incoming(snapshot(engine), A) == [{"category": "fraud", "share": 0.5, "min_hops": 1}]
