@@ -9,7 +9,7 @@ import traceback
 
 from bench.common import BenchFailure
 
-MODULES = ["screening", "ingest", "transfer_import", "scoring", "investigations", "blocklist"]
+MODULES = ["screening", "ingest", "transfer_import", "scoring", "investigations", "monitoring", "blocklist"]
 
 
 def main() -> int:

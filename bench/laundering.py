@@ -222,6 +222,9 @@ def generate(p: Params, treasury: str = "0x" + "77" * 20) -> Scenario:
     for i, m in enumerate(mops):
         cashout[m] = rng.choice(exchangers) if i < n_exch else exchange if i < n_exch + n_lic else rng.choice(mops2)
     truth_cashout = {m for m, d in cashout.items() if d in exchangers}
+    for idle in set(mops2) - set(cashout.values()):  # a second-layer wallet no mop used: not in the scenario
+        mops2.remove(idle)
+        del g.roles[idle]
     last = g.hours() - 1
     slow = set(rng.sample(mops, round(len(mops) * p.slow_mop_share)))
     spread = set(rng.sample(mops, round(len(mops) * p.spread_mop_share)))

@@ -141,7 +141,21 @@ def _rows(src: Any, dst: Any, value: Any, names: list[str], start: int, when: An
     store's writer leaves them."""
     base = np.rint(value * 1e6)
     for i, (s, d, b) in enumerate(zip(src.tolist(), dst.tolist(), base.tolist(), strict=True), start):
-        yield ("eth", f"0x{i:064x}", 0, i // 100, when, names[s], names[d], USDT, str(int(b)), float(b), s + 1, d + 1, 1)
+        yield (
+            "eth",
+            f"0x{i:064x}",
+            0,
+            i // 100,
+            when,
+            names[s],
+            names[d],
+            USDT,
+            str(int(b)),
+            float(b),
+            s + 1,
+            d + 1,
+            1,
+        )
 
 
 def build_db(url: str, n: int, m: int, seed: int = 7) -> None:
@@ -396,13 +410,17 @@ def main() -> None:
     both = best_of(3, lambda: [propagate(graph, seeds, d, HOPS) for d in ("incoming", "outgoing")])
     print(f"  both directions incl. building the transition matrices: {both * 1e3:8.1f} ms = {both / base:.2f}x")
     mv = timed["matvecs"]
-    print(f"  baseline of the whole rescoring: 4 bare CSR mat-vecs P @ x (dense x) on the same matrix: {mv * 1e3:.2f} ms")
+    print(
+        f"  baseline of the whole rescoring: 4 bare CSR mat-vecs P @ x (dense x) on the same matrix: {mv * 1e3:.2f} ms"
+    )
 
     with tempfile.TemporaryDirectory() as tmp:
         t = time.perf_counter()
         sqlite_url = f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
         build_db(sqlite_url, n, m)
-        print(f"  (setup: SQLite with {m:,} transfers and their address ids written in {time.perf_counter() - t:.1f} s)")
+        print(
+            f"  (setup: SQLite with {m:,} transfers and their address ids written in {time.perf_counter() - t:.1f} s)"
+        )
         _whole("SQLite", child("end_to_end", sqlite_url), mv)
     with postgres_db("e2e") as pg_url:
         if pg_url is None:

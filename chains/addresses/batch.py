@@ -31,7 +31,6 @@ from chains.addresses.normalize import _BECH32M_CONST, _POLYMOD_TABLE
 Found = tuple[str, str]
 """(chain, canonical address), as ``normalize(address)`` gives them for an address given without a chain."""
 
-_EVM_LOWER = re.compile(r"0x[0-9a-f]{40}")
 _EVM_HEX = re.compile(r"0x[0-9a-fA-F]{40}")
 _SEGWIT_PREFIXES = ("bc1q", "bc1p", "BC1Q", "BC1P")
 
@@ -84,12 +83,11 @@ def normalize_many(addresses: Sequence[str]) -> list[Found | None]:
     for i, a in enumerate(addresses):
         n = len(a)
         if n == 42 and a[:2] == "0x":
-            if _EVM_LOWER.fullmatch(a):
-                out[i] = ("evm", a)
-            elif _EVM_HEX.fullmatch(a):
-                body = a[2:]
-                if body == body.upper():  # no lower-case letter: no checksum to check, as in normalize
-                    out[i] = ("evm", "0x" + body.lower())
+            if _EVM_HEX.fullmatch(a):
+                if a.islower():  # "x" is a letter: digits and lower case only
+                    out[i] = ("evm", a)
+                elif a[2:].isupper():  # no lower-case letter: no checksum to check, as in normalize
+                    out[i] = ("evm", a.lower())
                 else:
                     mixed.append(i)
             continue

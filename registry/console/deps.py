@@ -88,7 +88,8 @@ Overseer = Annotated[ConsoleUser, Depends(Needs(Role.supervisor, Role.admin))]
 async def csrf_form(request: Request, user: SignedIn) -> FormData:
     """The posted form, once its CSRF token is the session's (a form field, or the ``X-CSRF-Token`` header that
     the console's script sends); 403 otherwise, before anything is done."""
-    form = await request.form(max_files=1, max_fields=1000)
+    # A pasted CSV is one field: as large as any body the app accepts (REGISTRY_MAX_BODY_BYTES), not 1 MiB.
+    form = await request.form(max_files=1, max_fields=1000, max_part_size=get_ctx(request).settings.max_body_bytes)
     sessions.check_csrf(user, form.get("csrf_token") or request.headers.get("x-csrf-token"))
     return form
 

@@ -60,7 +60,7 @@ def address_page(
     hops: Hops = 3,
 ) -> Response:
     found = service.address_page(ctx, scoring, user, chain, address, direction=direction, hops=hops)
-    return page(request, "address.html", {"a": found, "chain": chain})
+    return page(request, "address.html", {"a": found, "chain": chain, "categories": service.category_legend()})
 
 
 @pages.get("/addresses/{chain}/{address}/evidence", operation_id="console_evidence_pack")

@@ -7,6 +7,7 @@ routes declare their form media types, so the app's JSON-body rule leaves their 
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -218,6 +219,8 @@ def add_member(user: CaseReader, form: Form, session: SessionDep, case_id: RowId
     return redirect(f"/console/cases/{case_id}?done=member_added")
 
 
+LINE_ENDS = re.compile(r"\r\n|\r|\n")
+
 LISTING_FIELDS = ("address", "chain", "category", "confidence", "legal_basis", "evidence_note", "valid_until")
 
 
@@ -252,7 +255,7 @@ def import_listings(request: Request, user: Investigator, form: Form, ctx: CtxDe
         if e.code != "invalid_csv":
             raise
         errors = (e.details or {}).get("errors", [])
-        lines = body.decode("utf-8", errors="replace").splitlines()
+        lines = LINE_ENDS.split(body.decode("utf-8", errors="replace"))  # as the parser counts lines
         with session_scope(ctx.engine) as session:
             return _case_page(
                 request,

@@ -62,6 +62,12 @@ Labels = Mapping[str, Mapping[str, str]]
 """Label tables by kind (``category``, ``status`` …): a stored value → its English text, marked with ``N_``."""
 
 
+_ENVS: dict[tuple[str, str, bool, str, int, str], Environment] = {}
+_ENVS_LOCK = threading.Lock()
+"""Built environments, per process: every app built in one process (the tests build many) shares the compiled
+catalogs and templates of the same configuration."""
+
+
 class Pages:
     """The templates of one feature, rendered in the language asked for."""
 
@@ -81,17 +87,16 @@ class Pages:
         self.labels = labels
         self.headers = dict(headers)
         self.static_url = static_url
-        self._envs: dict[str, Environment] = {}
-        self._lock = threading.Lock()
 
     def env(self, lang: str) -> Environment:
-        found = self._envs.get(lang)
+        key = (str(self.templates), str(self.locale_dir), self.strict, self.static_url, id(self.labels), lang)
+        found = _ENVS.get(key)
         if found is not None:
             return found
-        with self._lock:
-            found = self._envs.get(lang)
+        with _ENVS_LOCK:
+            found = _ENVS.get(key)
             if found is None:
-                found = self._envs[lang] = self._build(lang)
+                found = _ENVS[key] = self._build(lang)
         return found
 
     def translations(self, lang: str) -> Translations:

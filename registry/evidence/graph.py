@@ -106,6 +106,12 @@ def percent(share: float) -> str:
     return f"{p:.0f} %" if p >= 10 else f"{p:.1f} %" if p >= 0.1 else "<0.1 %"
 
 
+def figure_size(g: Graph) -> tuple[float, float]:
+    """Inches: 2.3 per layer across, 1.1 per row down."""
+    rows = max((n.row for n in g.nodes.values()), default=0) + 1
+    return max(4.0, 2.3 * len(g.layers)), max(1.6, 1.1 * rows + 0.4)
+
+
 def draw_svg(g: Graph) -> str:
     """The graph as an SVG document (text kept as text)."""
     import matplotlib
@@ -117,8 +123,7 @@ def draw_svg(g: Graph) -> str:
     layers = g.layers
     col = {layer: i for i, layer in enumerate(layers)}
     height_rows = max((n.row for n in g.nodes.values()), default=0) + 1
-    width_in = max(4.0, 2.3 * len(layers))
-    height_in = max(1.6, 1.1 * height_rows + 0.4)
+    width_in, height_in = figure_size(g)
     fig = Figure(figsize=(width_in, height_in))
     ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
     ax.set_axis_off()

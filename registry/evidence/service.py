@@ -69,6 +69,7 @@ ATTACHMENT = "evidence.json"
 TRACE_HOPS = 3
 TRACE_MIN_SHARE = 0.02
 TRACE_LIMIT = 25
+GRAPH_DESTINATIONS = 10
 """A listed wallet's pack shows where its money went: addresses reached within 3 hops with at least 2 % of its
 outflow, the 24 largest (the investigations' forward trace, ``GET …/trace``)."""
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -345,9 +346,14 @@ def _graph_content(
                     roles[n.address] = (graphs.LICENSED, n.entity.name if n.entity is not None else "licensed")
                 else:
                     roles[n.address] = (graphs.OTHER, n.entity.name if n.entity is not None else "")
+        # The graph draws the largest destinations; the table lists them all.
+        kept = {view.address} | {
+            n.address for n in sorted(trace.nodes, key=lambda n: -n.share)[: GRAPH_DESTINATIONS + 1]
+        }
         forward = [
             (e.from_, e.to, e.hop_share, f"{e.transfers} transfer" + ("" if e.transfers == 1 else "s"))
             for e in trace.edges
+            if e.from_ in kept and e.to in kept
         ]
     g = graphs.layout(view.address, paths, roles, forward, hops_of)
     return {
@@ -469,6 +475,12 @@ def render_csv(pack: Pack) -> bytes:
     return body + f"sha256,{digest},of every byte above this line\r\n".encode()
 
 
+def _graph_width_mm(g: graphs.Graph) -> float:
+    """Wide enough to read (about 40 mm a layer), at most the text width, and never taller than 200 mm."""
+    w, h = graphs.figure_size(g)
+    return round(min(180.0, 30.0 + 40.0 * len(g.layers), 200.0 * w / h), 1)
+
+
 def render_pdf(pack: Pack) -> bytes:
     """HTML from the Jinja2 template, PDF by WeasyPrint (DejaVu Sans: Latin and Cyrillic), the canonical content
     attached as ``evidence.json``."""
@@ -485,7 +497,7 @@ def render_pdf(pack: Pack) -> bytes:
         c=c,
         sha256=pack.sha256,
         graph_uri="data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode(),
-        graph_width_mm=min(180, 30 + 40 * len(graph.layers)),
+        graph_width_mm=_graph_width_mm(graph),
         pct=lambda share: graphs.percent(float(share)),
         amount_text=_amount_text,
         position_text=_position_text,

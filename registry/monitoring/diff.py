@@ -49,10 +49,19 @@ def direct_text(direct: Iterable[Mapping[str, Any]]) -> str:
 
 
 class Interner:
-    """One object per distinct result, shared by the snapshots one alert loop compares (identity tests)."""
+    """One object per distinct result, shared by the snapshots one alert loop compares (identity tests); and the
+    JSON text of each distinct set of direct listings, computed once (most listed addresses have one listing)."""
 
     def __init__(self) -> None:
         self._table: dict[Sig, Sig] = {CLEAN: CLEAN}
+        self._direct: dict[tuple[tuple[str, str], ...], str] = {}
+
+    def direct(self, direct: tuple[dict[str, Any], ...]) -> str:
+        key = tuple((d["category"], d["source"]) for d in direct)
+        text = self._direct.get(key)
+        if text is None:
+            text = self._direct[key] = direct_text(direct)
+        return text
 
     def __call__(self, sig: Sig) -> Sig:
         found = self._table.get(sig)
@@ -70,7 +79,7 @@ def signatures(verdicts: Mapping[str, VerdictLike], intern: Interner) -> dict[st
     out: dict[str, Sig] = {}
     for key, v in verdicts.items():
         d = v.direct
-        sig = intern((v.risk_score, v.risk_level, v.action, direct_text(d) if d else "[]"))
+        sig = intern((v.risk_score, v.risk_level, v.action, intern.direct(d) if d else "[]"))
         if sig is not CLEAN:
             out[key] = sig
     return out

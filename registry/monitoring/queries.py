@@ -104,23 +104,32 @@ def _bulk(session: Session, table: str, columns: Sequence[str], rows: Sequence[t
         cur.close()
 
 
-def apply_state(session: Session, version: int) -> None:
-    """Move ``monitoring_state`` from the previous version to ``version`` with the change rows just written."""
-    session.execute(
-        text(
-            "DELETE FROM monitoring_state WHERE EXISTS (SELECT 1 FROM monitoring_change c WHERE c.version = :v "
-            "AND c.family = monitoring_state.family AND c.address = monitoring_state.address)"
-        ),
-        {"v": version},
-    )
-    session.execute(
-        text(
-            "INSERT INTO monitoring_state (family, address, risk_score, risk_level, action, direct) "
-            "SELECT family, address, risk_score, risk_level, action, direct FROM monitoring_change "
-            "WHERE version = :v AND NOT (risk_score = :s AND risk_level = :l AND action = :a AND direct = :d)"
-        ),
-        {"v": version, "s": CLEAN[0], "l": CLEAN[1], "a": CLEAN[2], "d": CLEAN[3]},
-    )
+def apply_state(session: Session, changes: Sequence[Change]) -> None:
+    """Move ``monitoring_state`` from the previous version to this one: every changed address's row goes, and
+    comes back with its new result unless that is the clean one. By primary key, so the cost follows the number
+    of changes, not the size of the state (a join against the change rows scanned the whole state)."""
+    if not changes:
+        return
+    keys = [c.family_address for c in changes]
+    rows = [(*c.family_address, *c.cur) for c in changes if c.cur is not CLEAN and c.cur != CLEAN]
+    conn = session.connection()
+    raw: Any = conn.connection.driver_connection
+    if conn.dialect.name == "postgresql":
+        with raw.cursor() as cur:
+            for i in range(0, len(keys), 50_000):
+                part = keys[i : i + 50_000]
+                cur.execute(
+                    "DELETE FROM monitoring_state s USING unnest(%(f)s::text[], %(a)s::text[]) AS k(f, a) "
+                    "WHERE s.family = k.f AND s.address = k.a",
+                    {"f": [k[0] for k in part], "a": [k[1] for k in part]},
+                )
+    else:
+        cur = raw.cursor()
+        try:
+            cur.executemany("DELETE FROM monitoring_state WHERE family = ? AND address = ?", keys)
+        finally:
+            cur.close()
+    _bulk(session, "monitoring_state", ("family", "address", "risk_score", "risk_level", "action", "direct"), rows)
 
 
 def insert_alerts(session: Session, version: int, now: datetime, deadline: datetime) -> int:

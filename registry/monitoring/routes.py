@@ -61,6 +61,7 @@ MONITORING: Slot[MonitoringSettings] = Slot("monitoring")
 """The monitoring settings, put in the context when the app is built (``registry.monitoring.feature``)."""
 
 router = APIRouter(prefix="/v1", tags=["monitoring"])
+_bank = require(Role.bank)
 _agency = require(Role.supervisor, Role.admin)
 AgencyKey = Annotated[Principal, Depends(_agency)]
 
@@ -74,13 +75,8 @@ async def _read(request: Request) -> bytes:
 
 
 def _json(raw: bytes) -> Any:
-    """A streamed body gets the checks the body middleware gives the others: JSON, and storable text."""
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError as e:
-        raise MalformedBody(
-            f"the request body is not valid JSON: {e}", details={"reason": "json_invalid", "position": e.pos}
-        ) from None
+    """A streamed body gets the checks the body middleware gives the others, and like them before the key is
+    looked at: storable text (422), then JSON (400). The body is read up to ``REGISTRY_MAX_CSV_BYTES`` first."""
     bad = unstorable_in_json(raw)
     if bad is not None:
         field, reason = bad
@@ -88,7 +84,12 @@ def _json(raw: bytes) -> Any:
             f"body field {field!r} contains text no database can store ({reason})",
             details={"in": "body", "field": field or None, "reason": reason},
         )
-    return body
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as e:
+        raise MalformedBody(
+            f"the request body is not valid JSON: {e}", details={"reason": "json_invalid", "position": e.pos}
+        ) from None
 
 
 def _settings(request: Request) -> MonitoringSettings:
@@ -102,7 +103,8 @@ def _body_doc(model: type[Any], description: str) -> dict[str, Any]:
             "required": True,
             "description": description,
             "content": {"application/json": {"schema": inline_schema(model)}},
-        }
+        },
+        "x-roles": ["bank"],
     }
 
 
@@ -115,11 +117,12 @@ def _body_doc(model: type[Any], description: str) -> dict[str, Any]:
     response_model=WatchlistCounts,
     openapi_extra=_body_doc(WatchlistAdd, "addresses to watch, each with your customer ref; all or nothing"),
 )
-async def watch_addresses(request: Request, who: BankKey, ctx: CtxDep) -> WatchlistCounts:
+async def watch_addresses(request: Request, ctx: CtxDep) -> WatchlistCounts:
     """Watch up to 100,000 addresses (an address already watched takes the new ref). Alerts for them start with
     the next registry version."""
     ms = _settings(request)
     body = _json(await _read(request))
+    who = _bank(request)
     parsed = await run_in_threadpool(watchlist.parse_json, body, ms.monitoring_max_items)
     return await run_in_threadpool(_apply, ctx, who, parsed, ms, True)
 
@@ -168,9 +171,10 @@ async def import_watchlist(request: Request, who: BankKey, ctx: CtxDep) -> Watch
     response_model=WatchlistCounts,
     openapi_extra=_body_doc(WatchlistRemove, "addresses to stop watching; all or nothing"),
 )
-async def unwatch_addresses(request: Request, who: BankKey, ctx: CtxDep) -> WatchlistCounts:
+async def unwatch_addresses(request: Request, ctx: CtxDep) -> WatchlistCounts:
     ms = _settings(request)
     body = _json(await _read(request))
+    who = _bank(request)
     parsed = await run_in_threadpool(watchlist.parse_json, body, ms.monitoring_max_items, False)
     return await run_in_threadpool(_apply, ctx, who, parsed, ms, False)
 

@@ -126,7 +126,7 @@ def process_version(
     try:
         with session_scope(engine) as s:
             queries.insert_changes(s, version, changes)
-            queries.apply_state(s, version)
+            queries.apply_state(s, changes)
             alerts = queries.insert_alerts(s, version, now, deadline) if any(c.alerting for c in changes) else 0
             seconds = time.perf_counter() - started
             queries.insert_cursor(s, version, now, len(changes), alerts, seconds)

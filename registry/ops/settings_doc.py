@@ -13,8 +13,11 @@ SETTINGS_CLASSES = [
     "registry.sync.settings:SyncSettings",
     "registry.scoring.settings:ScoringSettings",
     "registry.typologies.settings:TypologySettings",
+    "registry.monitoring.settings:MonitoringSettings",
     "blocklist.settings:BlocklistSettings",
     "registry.reports.settings:ReportSettings",
+    "registry.console.settings:ConsoleSettings",
+    "registry.check.settings:CheckSettings",
 ]
 
 

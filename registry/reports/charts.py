@@ -8,6 +8,7 @@ once by two API threads would share.
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -19,6 +20,9 @@ PREVIOUS = "#a9b4c2"
 SECOND = "#d9822b"
 """The second series of one period (value sent by listed wallets)."""
 
+_DRAWING = threading.Lock()
+"""``rc_context`` sets matplotlib's global rcParams for the time of one chart: two API threads drawing at once would
+restore each other's settings half-way. A chart takes a tenth of a second; they are drawn one at a time."""
 _RC: Any = {"svg.hashsalt": "registry-report", "font.family": "DejaVu Sans", "font.size": 9}
 
 
@@ -44,7 +48,7 @@ def grouped_bars(
     import matplotlib
     from matplotlib.ticker import FuncFormatter
 
-    with matplotlib.rc_context(_RC):
+    with _DRAWING, matplotlib.rc_context(_RC):
         height = 0.8 + 0.24 * max(1, len(labels)) * max(1, len(series))
         fig = Figure(figsize=(7.0, min(height, 7.5)))
         ax = fig.add_subplot()

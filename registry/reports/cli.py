@@ -4,6 +4,7 @@ dataset). ``export`` is a group other features add to as well (``registry.featur
 from __future__ import annotations
 
 import sys
+from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -30,6 +31,14 @@ def _period(period: str | None, start: str | None, end: str | None) -> Period:
     if period:
         return parse(period)
     return last_closed(datetime.now(UTC).date())
+
+
+def _status(what: str) -> AbstractContextManager[object]:
+    """A spinner on stderr while the figures are read and rendered (a few seconds on a large registry); nothing
+    when stderr is not a terminal."""
+    from rich.console import Console
+
+    return Console(stderr=True).status(what)
 
 
 def _write(body: bytes, output: str, what: str) -> None:
@@ -69,14 +78,15 @@ def report(
     if language not in LANGS:
         raise InvalidInput(f"--lang is one of {', '.join(LANGS)}")
     p = _period(period, start, end)
-    stats, out = service.report(
-        get_engine(),
-        p,
-        fmt=fmt,
-        lang=language,
-        draft=draft,
-        policy_version=get_settings().policy_version,
-    )
+    with _status(f"reading the figures of {p.label} and writing the {fmt.upper()} …"):
+        stats, out = service.report(
+            get_engine(),
+            p,
+            fmt=fmt,
+            lang=language,
+            draft=draft,
+            policy_version=get_settings().policy_version,
+        )
     _write(out.body, output or out.filename, f"{p.label}, due {p.due.isoformat()}, sha256 {stats.sha256}")
 
 
@@ -94,7 +104,8 @@ def export_cis(
     from registry.settings import get_settings
 
     p = _period(period, start, end)
-    dataset = service.signed_cis_export(get_engine(), p, policy_version=get_settings().policy_version)
+    with _status(f"reading the figures of {p.label} …"):
+        dataset = service.signed_cis_export(get_engine(), p, policy_version=get_settings().policy_version)
     body = orjson.dumps(dataset, option=orjson.OPT_INDENT_2)
     name = f"cis-export-{p.label.replace('..', '_')}.json"
     _write(body, output or name, f"{p.label}, key {dataset['key_id']}, min cell {dataset['min_cell']}")

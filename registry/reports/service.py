@@ -56,7 +56,6 @@ RISK_LEVELS = ("low", "medium", "high", "severe")
 ACTIONS = ("allow", "review", "block")
 
 
-
 def period_info(p: Period) -> PeriodInfo:
     return PeriodInfo(label=p.label, kind=p.kind, start=p.start, end=p.end, due=p.due)
 

@@ -214,6 +214,7 @@ def with_explanation(view: AddressView, policy: ExposurePolicy) -> AddressView:
             "outgoing": [e.model_dump(exclude={"paths"}) for e in view.exposure.outgoing],
         },
         policy,
+        [f.model_dump() for f in view.red_flags],
     )
     return view.model_copy(update={"explanation": Explanation(**why), "explanation_text": why["text"]})
 

@@ -57,7 +57,9 @@ class Exposure(BaseModel):
 class ExplanationReason(BaseModel):
     """One finding behind the rule: a direct listing, or one exposure with the threshold it crossed."""
 
-    kind: Literal["direct", "exposure"]
+    kind: Literal["direct", "exposure", "typology"] = Field(
+        description="typology: a behavioural typology matched (its name in category; see red_flags)"
+    )
     category: str
     direction: Literal["incoming", "outgoing"] | None = Field(description="exposure only")
     share: float | None = Field(description="exposure only: share of the value received (incoming) or sent")
@@ -71,7 +73,7 @@ class ExplanationReason(BaseModel):
 class Explanation(BaseModel):
     """Which rule of the policy produced the level and the action (``?explain=true``). No case data in it."""
 
-    rule: Literal["none", "direct.listing", "exposure.block", "exposure.review", "exposure.score"]
+    rule: Literal["none", "direct.listing", "exposure.block", "exposure.review", "exposure.score", "behaviour.review"]
     level: str
     action: str
     text: str = Field(description="the same in one English sentence, naming the rule and the categories")

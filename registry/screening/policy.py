@@ -131,6 +131,7 @@ EXPLAIN_RULES = {
     "exposure.block": "exposure to a block category at or above the block share within the block hops: block",
     "exposure.review": "exposure at or above the review share: review",
     "exposure.score": "exposure below the review share: scored by severity, share and hops, allowed",
+    "behaviour.review": "behavioural typologies matched (red_flags), nothing listed or exposed decides: review",
 }
 """The rules ``explain`` names (``explanation.rule``), each in one line: what a bank's developer branches on."""
 
@@ -172,9 +173,11 @@ def explain(
     direct: Sequence[Mapping[str, Any]],
     exposure: Mapping[str, Sequence[Mapping[str, Any]]],
     policy: ExposurePolicy,
+    red_flags: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     """Which rule of the policy produced ``level`` and ``action``, from which categories, shares and hops, and one
-    sentence saying so: the ``explanation`` object of a screening result and of the address view.
+    sentence saying so: the ``explanation`` object of a screening result and of the address view. Behavioural
+    ``red_flags`` (typologies matched) explain a review that neither a listing nor exposure reaches.
 
     It is derived from the verdict the bank got (the stored exposure, the direct hits) and the policy's numbers, so
     it explains that verdict, not a fresh computation; nothing in it is case data.
@@ -204,6 +207,18 @@ def explain(
         for direction in ("incoming", "outgoing")
         for e in exposure.get(direction, ())
     ]
+    if red_flags and not any(x[3] >= ACTION_RANK.get(action, 0) for x in items):
+        typologies = list(dict.fromkeys(str(f["typology"]) for f in red_flags))
+        because += [
+            {"kind": "typology", "category": t, "direction": None, "share": None, "min_hops": None, "threshold": None}
+            for t in typologies
+        ]
+        lead = f"{listed}, and" if listed else "not listed, but"
+        text = (
+            f"{head}: {lead} its transfers match the behavioural typolog{'ies' if len(typologies) > 1 else 'y'} "
+            f"{' and '.join(typologies)}; the policy reviews behaviour and never blocks on it (rule behaviour.review)."
+        )
+        return {"rule": "behaviour.review", "level": level, "action": action, "text": text, "because": because}
     if not items:
         text = f"{head}: not listed, and no exposure to listed addresses was found (rule none)."
         return {"rule": "none", "level": level, "action": action, "text": text, "because": because}

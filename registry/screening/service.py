@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from itertools import islice
 from typing import Any
 
 import orjson
@@ -32,7 +33,14 @@ class Checked:
         self.chain = chain
         self.address = address
         self.key = f"{family}:{address}"
-        self.head = b'{"address":' + orjson.dumps(address) + b',"chain":' + orjson.dumps(chain) + b","
+        part = _CHAIN_PART.get(chain)
+        if part is None:
+            part = _CHAIN_PART[chain] = b',"chain":' + orjson.dumps(chain) + b","
+        self.head = b'{"address":' + orjson.dumps(address) + part
+
+
+_CHAIN_PART: dict[str, bytes] = {}
+"""``,"chain":"…",`` per chain: a batch of first sights builds a ``Checked`` per address."""
 
 
 _memo: dict[str, Checked | AddressError] = {}
@@ -55,12 +63,13 @@ def validate(address: str, chain: str | None) -> Checked:
     return hit
 
 
-def first_sight(items: list[Any]) -> None:
-    """Validate a batch's bare addresses not seen before all at once (``normalize_many``: compiled code per form)
-    and memoise the valid ones, so the batch loop finds them as it finds repeat customers. Whatever is left (other
-    forms, invalid addresses) goes through ``validate`` one by one, which names the reason."""
+def first_sight(items: list[Any], start: int = 0) -> None:
+    """Validate a batch's bare addresses not seen before (from ``start`` on) all at once (``normalize_many``:
+    compiled code per form) and memoise the valid ones, so the batch loop finds them as it finds repeat customers.
+    Whatever is left (other forms, invalid addresses) goes through ``validate`` one by one, which names the
+    reason. The batch loop calls it at its first unseen address: a batch of repeat customers never does."""
     memo = _memo
-    fresh = list(dict.fromkeys(item for item in items if type(item) is str and item not in memo))
+    fresh = [item for item in islice(items, start, None) if type(item) is str and item not in memo]
     if not fresh:
         return
     if len(memo) + len(fresh) > MEMO_LIMIT:
@@ -108,11 +117,17 @@ def explained(snap: Snapshot, policy: ExposurePolicy) -> Fragment:
     """``snap.fragment`` with ``,"explanation":{…}`` appended (``?explain=true``). A separate function chosen once
     per request, so a screening that asks for no explanation runs exactly the code it ran before."""
 
+    rendered: dict[int, bytes] = {}  # per verdict object: a batch's clean addresses share one verdict
+
     def fragment(key: str, now: float) -> tuple[bytes, tuple[int, str, str]]:
         frag, verdict = snap.fragment(key, now)
         v = snap.verdict(key, now)
-        why = explain(v.risk_score, v.risk_level, v.action, v.direct, v.exposure, policy)
-        return frag + b',"explanation":' + orjson.dumps(why), verdict
+        why = rendered.get(id(v))
+        if why is None:
+            why = rendered[id(v)] = b',"explanation":' + orjson.dumps(
+                explain(v.risk_score, v.risk_level, v.action, v.direct, v.exposure, policy, v.red_flags)
+            )
+        return frag + why, verdict
 
     return fragment
 
@@ -120,7 +135,7 @@ def explained(snap: Snapshot, policy: ExposurePolicy) -> Fragment:
 def screen_one(
     snap: Snapshot, c: Checked, now: float, end: bytes, fragment: Fragment | None = None
 ) -> tuple[bytes, LogRow]:
-    frag, (score, level, action) = (fragment or snap.fragment)(c.key, now)
+    frag, (score, level, action) = snap.fragment(c.key, now) if fragment is None else fragment(c.key, now)
     return c.head + frag + end, (c.chain, c.address, score, level, action)
 
 
@@ -138,13 +153,17 @@ def screen_batch(
     fragment = snap.fragment if explain_with is None else explain_with
     parts: list[bytes] = []
     logged: list[LogRow] = []
-    first_sight(items)
     memo = _memo
+    sighted = False
     address: Any
     chain: Any
     for i, item in enumerate(items):
         if type(item) is str:
             c = memo.get(item)
+            if c is None and not sighted:  # the batch's first unseen address: validate all of them at once
+                sighted = True
+                first_sight(items, i)
+                c = memo.get(item)
             if type(c) is Checked:  # the common case: a bare address seen before
                 frag, verdict = fragment(c.key, now)
                 parts += (c.head, frag, end, b",")

@@ -684,14 +684,29 @@ def json_values(chunks: Iterable[str]) -> Iterator[tuple[int, Any]]:
         try:
             value, end = decoder.raw_decode(buf, pos)
         except json.JSONDecodeError as e:
-            more = None if len(buf) - e.pos > _GIVE_UP_AFTER else next(it, None)
-            if more is None:
+            rest = buf[pos:]
+            added = [] if len(buf) - e.pos > _GIVE_UP_AFTER else _take(it, len(rest))
+            if not added:
                 raise FileRefused(f"not JSON: {e.msg}", line + buf.count("\n", pos, e.pos)) from None
-            buf, pos = buf[pos:] + more, 0
+            buf, pos = rest + "".join(added), 0
             continue
         yield line, value
         line += buf.count("\n", pos, end)
         pos = end
+
+
+def _take(it: Iterator[str], at_least: int) -> list[str]:
+    """Chunks adding up to at least ``at_least`` characters (or what is left): a value larger than a chunk is read
+    in doubling steps, so it is parsed a logarithmic number of times, not once per chunk."""
+    out: list[str] = []
+    size = 0
+    while size < max(at_least, 1):
+        chunk = next(it, None)
+        if chunk is None:
+            break
+        out.append(chunk)
+        size += len(chunk)
+    return out
 
 
 def _chunks(stream: IO[str], size: int = 1 << 20) -> Iterator[str]:

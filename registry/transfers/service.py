@@ -208,9 +208,10 @@ def import_files(
 
         if strict and not _check_only(p, reader, fr):
             continue
-        _write(engine, p, reader, fr, batch, progress, done_before, total_bytes, times is not None)
+        _write(engine, p, reader, fr, batch, progress, done_before, total_bytes)
         done_before += fr.size
-        _audit(engine, actor, fr, kind, network or (evm_network if kind != Kind.tron_json else "tron"))
+        on = {Kind.tron_json: "tron", Kind.generic: network or "per row"}.get(kind, evm_network)
+        _audit(engine, actor, fr, kind, on)
     if times is not None and not kinds:
         # A blocks.csv on its own: it dates the stored transfers of those blocks that had no time.
         dated = [f for f in report.files if f.kind == Kind.blocks.value and not f.refused]
@@ -325,7 +326,6 @@ def _write(
     progress: ProgressFn | None,
     done_before: int,
     total_bytes: int,
-    times_known: bool,
 ) -> None:
     tally = Tally()
     pending: list[Transfer] = []

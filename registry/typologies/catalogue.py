@@ -284,7 +284,7 @@ def red_flags(
     """Per node given, the red flags it raised: each typology matched with the indicator values that matched it
     (for ``any_of``, the conditions that held)."""
     columns = {name: ind.values[name][nodes] for name in ind.values}
-    pcts = {name: ind.percentiles[name][nodes] for name in ind.percentiles}
+    pcts = {name: ind.percentile(name, nodes) for name in ind.values}
     out: list[list[dict[str, Any]]] = [[] for _ in range(len(nodes))]
     for t in TYPOLOGIES:
         hit = matched[t.name][nodes]
@@ -316,7 +316,7 @@ def _holds(c: Condition, x: float) -> bool:
 
 def indicator_values(ind: Indicators, nodes: np.ndarray[Any, Any]) -> list[dict[str, dict[str, float | int | None]]]:
     """Every indicator of each node given: ``{name: {"value", "percentile"}}`` (null where undefined)."""
-    cols = {name: (ind.values[name][nodes], ind.percentiles[name][nodes]) for name in ind.values}
+    cols = {name: (ind.values[name][nodes], ind.percentile(name, nodes)) for name in ind.values}
     out: list[dict[str, dict[str, float | int | None]]] = []
     for row in range(len(nodes)):
         item: dict[str, dict[str, float | int | None]] = {}

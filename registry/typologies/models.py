@@ -11,13 +11,13 @@ from pydantic import BaseModel, Field
 from registry.screening.models import RedFlag
 
 
-class ConditionPublic(BaseModel):
+class TypologyCondition(BaseModel):
     indicator: str
     op: Literal[">=", "<="]
     threshold: float
 
 
-class IndicatorPublic(BaseModel):
+class TypologyIndicator(BaseModel):
     name: str
     title: dict[str, str] = Field(description="what it measures, per language (ru, en)")
 
@@ -27,14 +27,14 @@ class TypologyPublic(BaseModel):
     version: int
     title: dict[str, str] = Field(description="per language (ru, en)")
     description: dict[str, str] = Field(description="the pattern in plain words, per language (ru, en)")
-    all_of: list[ConditionPublic] = Field(description="every one of these must hold")
-    any_of: list[ConditionPublic] = Field(description="and at least one of these, when there are any")
+    all_of: list[TypologyCondition] = Field(description="every one of these must hold")
+    any_of: list[TypologyCondition] = Field(description="and at least one of these, when there are any")
     fiat_red_flags: dict[str, list[str]] = Field(
         description="what a bank should look for in the same customer's fiat transactions, per language (ru, en)"
     )
 
 
-class Catalogue(BaseModel):
+class TypologyCatalogue(BaseModel):
     version: str = Field(description="version of the catalogue as a whole")
     action: Literal["review"] = Field(
         "review", description="what a match leads to: behaviour alone reviews, never blocks"
@@ -44,17 +44,17 @@ class Catalogue(BaseModel):
     )
     near_band: float = Field(description="a transfer is near a threshold when at most this fraction below it")
     min_transfers: int = Field(description="addresses with fewer transfers are not matched")
-    indicators: list[IndicatorPublic]
+    indicators: list[TypologyIndicator]
     typologies: list[TypologyPublic]
     documents: dict[str, str] = Field(description="the same catalogue as a document banks read: format/lang -> path")
 
 
-class IndicatorValue(BaseModel):
+class TypologyIndicatorValue(BaseModel):
     value: float | None
     percentile: float | None
 
 
-class PathHop(BaseModel):
+class CandidateHop(BaseModel):
     from_address: str
     to_address: str
     share: float = Field(description="share of the sender's outflow (forward) or the receiver's inflow (backward)")
@@ -73,10 +73,10 @@ class CandidateLink(BaseModel):
         description="share of the case address's outflow (forward) or inflow (backward) that the flow carries, by the "
         "haircut rule, summed over the paths found"
     )
-    path: list[PathHop] = Field(description="the strongest path found")
+    path: list[CandidateHop] = Field(description="the strongest path found")
 
 
-class AcceptCall(BaseModel):
+class CandidateAccept(BaseModel):
     """What to send to accept the candidate (the investigations API's submission): a pending money_mule listing
     with confidence heuristic, which a different supervisor still has to approve."""
 
@@ -92,9 +92,9 @@ class Candidate(BaseModel):
     score: float = Field(description="what the ranking sorts by: the strongest link's share x the typologies matched")
     typologies: list[str]
     red_flags: list[RedFlag]
-    indicators: dict[str, IndicatorValue] = Field(description="every indicator with its population percentile")
+    indicators: dict[str, TypologyIndicatorValue] = Field(description="every indicator with its population percentile")
     links: list[CandidateLink]
-    accept: AcceptCall
+    accept: CandidateAccept
 
 
 class CandidateList(BaseModel):

@@ -13,14 +13,14 @@ from registry.http.deps import AnyKey, CaseReaderKey, CtxDep, SessionDep
 from registry.http.params import RowId
 from registry.scoring.settings import ScoringSettings, get_scoring_settings
 from registry.typologies import document, service
-from registry.typologies.models import CandidateList, Catalogue
+from registry.typologies.models import CandidateList, TypologyCatalogue
 from registry.typologies.settings import get_typology_settings
 
 router = APIRouter(prefix="/v1", tags=["typologies"])
 
 
-@router.get("/typologies", operation_id="list_typologies", response_model=Catalogue)
-def list_typologies(who: AnyKey) -> Catalogue:
+@router.get("/typologies", operation_id="list_typologies", response_model=TypologyCatalogue)
+def list_typologies(who: AnyKey) -> TypologyCatalogue:
     """The versioned typology catalogue: each typology's description (ru, en), the indicators and thresholds it
     uses and the fiat red flags a bank should look for. A match reviews, never blocks."""
     return service.catalogue_public()

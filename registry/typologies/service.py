@@ -34,15 +34,15 @@ from registry.screening.models import RedFlag
 from registry.typologies import catalogue, queries
 from registry.typologies.indicators import INDICATORS, Indicators, Params, compute
 from registry.typologies.models import (
-    AcceptCall,
     Candidate,
+    CandidateAccept,
+    CandidateHop,
     CandidateLink,
     CandidateList,
-    Catalogue,
-    ConditionPublic,
-    IndicatorPublic,
-    IndicatorValue,
-    PathHop,
+    TypologyCatalogue,
+    TypologyCondition,
+    TypologyIndicator,
+    TypologyIndicatorValue,
     TypologyPublic,
 )
 from registry.typologies.settings import TypologySettings, get_typology_settings
@@ -145,22 +145,22 @@ DOCUMENTS = {
 }
 
 
-def catalogue_public(settings: TypologySettings | None = None) -> Catalogue:
+def catalogue_public(settings: TypologySettings | None = None) -> TypologyCatalogue:
     settings = settings or get_typology_settings()
-    return Catalogue(
+    return TypologyCatalogue(
         version=catalogue.CATALOGUE_VERSION,
         thresholds=dict(settings.typology_thresholds),
         near_band=settings.typology_near_band,
         min_transfers=settings.typology_min_transfers,
-        indicators=[IndicatorPublic(name=n, title=catalogue.INDICATOR_TEXT[n]) for n in INDICATORS],
+        indicators=[TypologyIndicator(name=n, title=catalogue.INDICATOR_TEXT[n]) for n in INDICATORS],
         typologies=[
             TypologyPublic(
                 name=t.name,
                 version=t.version,
                 title=t.title,
                 description=t.description,
-                all_of=[ConditionPublic(**c.public()) for c in t.all_of],
-                any_of=[ConditionPublic(**c.public()) for c in t.any_of],
+                all_of=[TypologyCondition(**c.public()) for c in t.all_of],
+                any_of=[TypologyCondition(**c.public()) for c in t.any_of],
                 fiat_red_flags={lang: list(items) for lang, items in t.fiat_red_flags.items()},
             )
             for t in catalogue.TYPOLOGIES
@@ -281,7 +281,7 @@ def candidates(
                             direction=direction,
                             hops=r.hops,
                             share=round(r.share, 6),
-                            path=[PathHop(from_address=a, to_address=b, share=round(s, 6)) for a, b, s in r.path],
+                            path=[CandidateHop(from_address=a, to_address=b, share=round(s, 6)) for a, b, s in r.path],
                         )
                         found.setdefault((family, address), (chain, []))[1].append(link)
     items: list[Candidate] = []
@@ -301,7 +301,7 @@ def candidates(
                     score=round(score, 6),
                     typologies=[x.typology for x in flags],
                     red_flags=flags,
-                    indicators={k: IndicatorValue(**v) for k, v in orjson.loads(indicators_json).items()},
+                    indicators={k: TypologyIndicatorValue(**v) for k, v in orjson.loads(indicators_json).items()},
                     links=links[:5],
                     accept=_accept(case_id, chain, address, flags, links[0]),
                 )
@@ -312,13 +312,13 @@ def candidates(
     return CandidateList(case_id=case_id, hops=hops, seeds=len(seeds), items=items[:limit], total=len(items))
 
 
-def _accept(case_id: int, chain: str, address: str, flags: list[RedFlag], link: CandidateLink) -> AcceptCall:
+def _accept(case_id: int, chain: str, address: str, flags: list[RedFlag], link: CandidateLink) -> CandidateAccept:
     names = ", ".join(f.typology for f in flags)
     reason = (
         f"behavioural typologies {names} matched; linked to case address {link.case_address} "
         f"({link.direction}, {link.hops} hop(s), share {link.share:.4g})"
     )
-    return AcceptCall(
+    return CandidateAccept(
         path=f"/v1/cases/{case_id}/candidates",
         body={
             "chain": chain,

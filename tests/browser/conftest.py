@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_
 
 from registry.db.engine import make_engine
 from tests.browser.helpers import Console
-from tests.support.servers import LiveServer, start_server, stop_server
+from tests.support.servers import start_server, stop_server
 
 CHROMIUM = "/usr/bin/chromium"
 

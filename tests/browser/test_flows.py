@@ -59,6 +59,18 @@ def test_a_wallet_goes_from_an_investigators_csv_to_the_public_check(page: Page,
     page.wait_for_url(f"{case_url}?done=csv_imported*")
     expect(page.locator("#listing-table tbody tr")).to_have_count(2)
     expect(page.locator(".flash")).to_be_visible()
+
+    page.type("#domain", "bybit-kz.com", delay=20)  # the licensed / lookalike check answers as it is typed
+    expect(page.locator("#domain-check [data-verdict]")).to_have_attribute("data-verdict", "lookalike")
+    expect(page.locator("#domain-check")).to_contain_text("bybit.kz")
+    page.fill("#domain", "")
+    page.type("#domain", "obmen-usdt-almaty.com", delay=10)
+    expect(page.locator("#domain-check [data-verdict]")).to_have_attribute("data-verdict", "unknown")
+    page.fill("#domain_legal_basis", "Art. 214 CC, unlicensed exchange")
+    page.click("form[action$='/domains'] button[type=submit]")
+    page.wait_for_url("**done=domain_submitted*")
+    expect(page.locator("section[aria-labelledby=domains] tbody tr")).to_contain_text("obmen-usdt-almaty.com")
+    page.goto(case_url)
     screenshot(page, "case-page")
     assert {x.status for x in _listings(console, mule, mule2)} == {"pending"}
     sign_out(page)
@@ -84,7 +96,9 @@ def test_a_wallet_goes_from_an_investigators_csv_to_the_public_check(page: Page,
     screenshot(page, "public-check")
 
 
-def test_a_supervisor_cannot_approve_their_own_submission(page: Page, context: BrowserContext, console: Console) -> None:
+def test_a_supervisor_cannot_approve_their_own_submission(
+    page: Page, context: BrowserContext, console: Console
+) -> None:
     """One person with an investigator key and a supervisor key: the queue offers no approval of what they
     submitted, and a crafted post is refused (four eyes) and changes nothing."""
     address = wallet(3)
@@ -116,10 +130,15 @@ def test_a_supervisor_cannot_approve_their_own_submission(page: Page, context: B
 def test_forms_without_the_csrf_token_are_refused(page: Page, context: BrowserContext, console: Console) -> None:
     inv = console.keys.create("investigator", holder="Timur Csrf")
     sign_in(page, inv)
-    for form in ({"number": "AFM-CSRF-1", "title": "no token"}, {"number": "AFM-CSRF-2", "title": "x", "csrf_token": "x"}):
+    for form in (
+        {"number": "AFM-CSRF-1", "title": "no token"},
+        {"number": "AFM-CSRF-2", "title": "x", "csrf_token": "x"},
+    ):
         response = context.request.post("/console/cases", form=form)
         assert response.status == 403, response.text()[:500]
-    good = context.request.post("/console/cases", form={"number": "AFM-CSRF-3", "title": "ok", "csrf_token": csrf_of(page)})
+    good = context.request.post(
+        "/console/cases", form={"number": "AFM-CSRF-3", "title": "ok", "csrf_token": csrf_of(page)}
+    )
     assert good.ok
     page.goto("/console/cases?q=AFM-CSRF")
     expect(page.locator("table.list tbody tr")).to_have_count(1)

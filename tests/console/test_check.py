@@ -15,6 +15,8 @@ from tests.registry.helpers import approve, new_case, submit
 from tests.support.keys import Keys
 
 MULE = "0x" + "ab" * 20
+SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+"""Page logic with nothing database-specific in it: one backend is enough."""
 
 
 def test_a_listed_wallet_is_high_risk_with_its_meaning_and_no_case_data(app_client: TestClient, keys: Keys) -> None:
@@ -35,6 +37,7 @@ def test_a_listed_wallet_is_high_risk_with_its_meaning_and_no_case_data(app_clie
     assert 'data-high-risk="invalid"' in bad.text
 
 
+@SQLITE_ONLY
 def test_the_page_needs_no_script_and_sets_no_cookie(app_client: TestClient) -> None:
     for path in ("/check", "/check?domain=bybit.kz", "/check/mops", "/check?lang=kk"):
         r = app_client.get(path)
@@ -46,6 +49,7 @@ def test_the_page_needs_no_script_and_sets_no_cookie(app_client: TestClient) -> 
     assert '<html lang="ru">' in app_client.get("/check").text  # Russian by default
 
 
+@SQLITE_ONLY
 def test_a_website_answer_names_the_licence(app_client: TestClient) -> None:
     page = app_client.get("/check", params={"domain": "https://www.bybit.kz/ru/", "lang": "en"}).text
     assert 'data-verdict="licensed"' in page
@@ -56,6 +60,7 @@ def test_a_website_answer_names_the_licence(app_client: TestClient) -> None:
     assert 'data-verdict="invalid"' in app_client.get("/check", params={"domain": "not a domain!"}).text
 
 
+@SQLITE_ONLY
 def test_each_client_has_its_own_rate_limit(
     settings: Settings, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import ctypes
 import hashlib
 import io
 import json
@@ -10,11 +11,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+from typer.testing import CliRunner
 
+from registry.cli import app
+from registry.db.engine import dispose_engines
 from registry.evidence import service
 from registry.scoring.rescore import rescore
 from registry.scoring.settings import get_scoring_settings
@@ -115,7 +120,9 @@ def test_the_json_pack_states_the_path_the_transfers_and_the_persons(world: Worl
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # rendering does not depend on the database
-def test_csv_and_pdf_verify_and_a_changed_byte_does_not(world: World) -> None:
+def test_csv_pdf_and_the_command_verify_and_a_changed_byte_does_not(
+    world: World, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     body = pack(world, MOP, "csv", world.sup)
     assert service.verify(body).ok
     rows = list(csv.reader(io.StringIO(body.decode())))
@@ -133,9 +140,52 @@ def test_csv_and_pdf_verify_and_a_changed_byte_does_not(world: World) -> None:
         text_all = "".join(doc[i].get_textpage().get_text_range() for i in range(len(doc)))
     finally:
         doc.close()
+    assert "DejaVu-Sans" in fonts_of(pdf)  # the font with the Cyrillic glyphs is embedded, not a fallback
     for expected in ("Мошенничество с USDT", "әлия сәрсенова", "борис ким", "УПК РК", checked.computed or "-"):
         assert expected in text_all.replace("\r\n", " ").replace("\n", " "), expected
     assert not service.verify(forge_attachment(pdf, b'"fraud"', b'"mixer"')).ok
+    check_the_command(db_url, tmp_path, monkeypatch)
+
+
+def check_the_command(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``registry evidence`` writes a pack as a named person; ``registry verify-evidence`` checks it."""
+    from registry.settings import get_settings
+
+    monkeypatch.setenv("REGISTRY_DATABASE_URL", db_url)
+    get_settings.cache_clear()
+    out = tmp_path / "pack.json"
+    runner = CliRunner()
+    try:
+        made = runner.invoke(app, ["evidence", "eth", MOP, "--format", "json", "--out", str(out), "--as-holder",
+                                   "Борис Ким"])  # fmt: skip
+        assert made.exit_code == 0, made.output
+        doc = json.loads(out.read_bytes())
+        assert doc["sha256"] in made.output and doc["content"]["generated"]["for"]["person"] == "борис ким"
+        assert doc["content"]["exposure"][0]["paths"][0]["hops"][0]["from"] == SOURCE
+        assert runner.invoke(app, ["verify-evidence", str(out)]).exit_code == 0
+        out.write_bytes(out.read_bytes().replace(b'"1250.5"', b'"1350.5"'))
+        checked = runner.invoke(app, ["verify-evidence", str(out)])
+        assert checked.exit_code == 1 and "MISMATCH" in checked.output
+        nobody = runner.invoke(app, ["evidence", "eth", MOP, "--out", str(out), "--as-holder", "nobody"])
+        assert nobody.exit_code != 0
+    finally:
+        dispose_engines()
+
+
+def fonts_of(pdf: bytes) -> set[str]:
+    """The base names of the fonts the first page's text is set in (subset prefix removed)."""
+    doc = pdfium.PdfDocument(pdf)
+    try:
+        names = set()
+        for obj in doc[0].get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_TEXT,), max_depth=5):
+            font = pdfium_c.FPDFTextObj_GetFont(obj)
+            size = pdfium_c.FPDFFont_GetBaseFontName(font, None, 0)
+            buf = ctypes.create_string_buffer(size)
+            pdfium_c.FPDFFont_GetBaseFontName(font, buf, size)
+            names.add(buf.value.decode().partition("+")[2] or buf.value.decode())
+        return names
+    finally:
+        doc.close()
 
 
 def forge_attachment(pdf: bytes, old: bytes, new: bytes) -> bytes:

@@ -18,6 +18,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
 
 from registry.cases.service import expire_due
+from registry.db import state
 from registry.db.engine import session_scope
 from registry.db.lease import holder_id
 from registry.errors import Conflict
@@ -176,6 +177,14 @@ def test_rescoring_expiry_and_the_changes_feed(
     assert alert["status"] == "pull"  # no webhook: the bank reads it
     v1 = done.version
 
+    # a score that moves within its level is a change (the feed) but not an alert
+    with session_scope(engine) as s:
+        s.execute(text("UPDATE address_score SET risk_score = risk_score - 1 WHERE address = :a"), {"a": y})
+        state.bump(s, state.REGISTRY)
+    done, cache = service.process_version(engine, ms, cache)
+    assert (done.changed, done.alerts) == (1, 0)
+    v2 = done.version
+
     # an expiry (what the listings:expire job does once valid_until passed)
     time.sleep(max(0.0, (until - datetime.now(UTC)).total_seconds()) + 0.05)
     with session_scope(engine) as s:
@@ -190,11 +199,13 @@ def test_rescoring_expiry_and_the_changes_feed(
     feed = client.get("/v1/changes", params={"since": v0}, headers=a).json()
     assert feed["version"] == done.version
     changed = {c["address"]: c for c in feed["changes"]}
-    assert {y, expiring} <= set(changed) and changed[y]["registry_version"] == str(v1)
+    assert {y, expiring} <= set(changed) and changed[y]["registry_version"] == str(v2)
+    assert changed[y]["risk_score"] == alert["current"]["risk_score"] - 1
     assert changed[expiring]["risk_level"] == "low" and changed[y]["chain"] == "evm"
-    assert [c["address"] for c in client.get("/v1/changes", params={"since": v1}, headers=a).json()["changes"]] == [
+    assert [c["address"] for c in client.get("/v1/changes", params={"since": v2}, headers=a).json()["changes"]] == [
         expiring
     ]
+    assert [c["registry_version"] for c in feed["changes"] if c["address"] == y] == [str(v1), str(v2)]
     paged = client.get("/v1/changes", params={"since": v0, "limit": 1}, headers=a).json()
     assert len(paged["changes"]) == 1 and paged["next_after"] is not None
     rest = client.get("/v1/changes", params={"since": v0, "after": paged["next_after"]}, headers=a).json()

@@ -82,7 +82,7 @@ def test_down_for_a_while_a_refused_message_and_secret_rotation(
         # a 422 refuses one message, not the endpoint: the next alert is not held behind it
         receiver.mode = "reject"
         add_listing(engine, ADDRESSES[3], "fraud")
-        wait_until(lambda: statuses(engine, "Bank A")[3][2] >= 1)
+        wait_until(lambda: len(statuses(engine, "Bank A")) > 3 and statuses(engine, "Bank A")[3][2] >= 1)
         receiver.mode = "ok"
         add_listing(engine, ADDRESSES[4], "sanctions")
         wait_until(lambda: {r.data["address"] for r in receiver.delivered()} >= {ADDRESSES[3], ADDRESSES[4]})
@@ -108,8 +108,8 @@ def test_never_answering_dead_letters_and_replay_and_a_slow_bank_holds_up_nobody
     client: TestClient, keys: Keys, engine: Engine, ms: MonitoringSettings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     slow, fast = Receiver().start(), Receiver().start()
-    monkeypatch.setattr(ms, "monitoring_delivery_timeout_seconds", 1.0)
-    monkeypatch.setattr(ms, "monitoring_retry_seconds", 4.0)
+    monkeypatch.setattr(ms, "monitoring_delivery_timeout_seconds", 2.0)
+    monkeypatch.setattr(ms, "monitoring_retry_seconds", 3.0)
     a, b = bank(keys, "Slow Bank"), bank(keys, "Fast Bank")
     slow.secrets.append(webhook(client, a, slow.url))
     fast.secrets.append(webhook(client, b, fast.url))
@@ -128,7 +128,7 @@ def test_never_answering_dead_letters_and_replay_and_a_slow_bank_holds_up_nobody
         elapsed = time.monotonic() - started
         assert len(got) == 4 and all(r.verified_with == (0,) for r in got)
         assert len(slow.received) >= 1
-        assert elapsed < 2.5, f"the fast bank waited {elapsed:.1f}s behind the slow one's timeouts"
+        assert elapsed < 1.8, f"the fast bank waited {elapsed:.1f}s: behind the slow one's 2 s timeout?"
 
         # the slow bank's alerts: retried with backoff until their deadline, then dead letters
         wait_until(lambda: [st for _, st, _ in statuses(engine, "Slow Bank")] == ["dead"] * 4, timeout=15)
@@ -157,34 +157,6 @@ def test_never_answering_dead_letters_and_replay_and_a_slow_bank_holds_up_nobody
         rt.stop()
         slow.stop()
         fast.stop()
-
-
-def test_who_may_register_a_webhook_and_what_is_audited(client: TestClient, keys: Keys) -> None:
-    a = bank(keys, "Bank A")
-    for url, reason in [
-        ("ftp://bank.example/hook", "url_scheme"),
-        ("file:///etc/passwd", "url_scheme"),
-        ("https://user:pw@bank.example/hook", "url_credentials"),
-        ("https:///nohost", "url_host"),
-    ]:
-        r = client.post("/v1/webhooks", json={"url": url}, headers=a)
-        assert r.status_code == 422 and r.json()["error"]["details"]["reason"] == reason, (url, r.text)
-    for role in ("supervisor", "admin", "investigator", "isp"):
-        r = client.post(
-            "/v1/webhooks", json={"url": "https://bank.example/h"}, headers=keys.headers(role, holder=f"{role}-1")
-        )
-        assert r.status_code == 403, role
-    assert client.get("/v1/webhooks", headers=a).status_code == 404
-    r = client.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/h"}, headers=a)
-    secret = r.json()["secret"]
-    r2 = client.post("/v1/webhooks", json={"url": "http://127.0.0.1:10/h"}, headers=a)
-    assert r2.status_code == 201 and r2.json()["secret"] is None and r2.json()["url"].endswith(":10/h")
-    assert client.get("/v1/webhooks", headers=bank(keys, "Bank B")).status_code == 404  # per bank
-    audit = client.get("/v1/audit", params={"entity_type": "webhook_endpoint"}, headers=keys.headers("admin")).json()
-    assert [e["action"] for e in audit] == ["webhook.create", "webhook.update"]
-    assert secret not in str(audit) and secret[6:20] not in str(audit)  # a fingerprint, never the secret
-    assert client.delete("/v1/webhooks", headers=a).json() == {"alerts_left_for_pull": 0}
-    assert client.get("/v1/webhooks", headers=a).status_code == 404
 
 
 def test_webhook_urls_that_reach_into_the_agency_are_refused() -> None:

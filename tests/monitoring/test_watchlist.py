@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
@@ -121,21 +120,47 @@ def test_a_bank_watches_lists_exports_and_removes_its_own(client: TestClient, ke
     assert [e["action"] for e in audit][:2] == ["watchlist.add", "watchlist.add"]
     assert EVM[0] not in str(audit)
 
+    # unknown fields and bodies of the wrong shape: 422, nothing changes
+    for path in ("/v1/watchlist", "/v1/watchlist/remove"):
+        r = client.post(path, json={"items": [], "extra": 1}, headers=a)
+        assert r.status_code == 422 and r.json()["error"]["details"]["errors"][0]["reason"] == "extra_forbidden"
+        assert client.post(path, json=[1, 2], headers=a).status_code == 422
 
-def test_100k_addresses_in_one_call_over_the_general_body_limit(client: TestClient, keys: Keys) -> None:
-    a = bank(keys, "Bank A")
+    # 100,000 addresses in one call: past the general 4 MiB body limit, under the CSV one
+    c = bank(keys, "Bank C")
     items = [{"address": "0x" + f"{i:040x}", "ref": f"C-{i}"} for i in range(100_000)]
-    r = client.post("/v1/watchlist", json={"items": items}, headers=a)
+    r = client.post("/v1/watchlist", json={"items": items}, headers=c)
     assert r.status_code == 200 and r.json()["watched"] == 100_000, r.text[:500]
-    too_many = [*items, {"address": EVM[0], "ref": "x"}]
-    r = client.post("/v1/watchlist", json={"items": too_many}, headers=a)
+    r = client.post("/v1/watchlist", json={"items": [*items, {"address": EVM[0], "ref": "x"}]}, headers=c)
     assert r.status_code == 413 and r.json()["error"]["details"]["max_batch"] == 100_000
 
+    webhook_access(client, keys)
 
-@pytest.mark.parametrize("path", ["/v1/watchlist", "/v1/watchlist/remove"])
-def test_unknown_fields_are_refused(client: TestClient, keys: Keys, path: str) -> None:
-    a = bank(keys, "Bank A")
-    r = client.post(path, json={"items": [], "extra": 1}, headers=a)
-    assert r.status_code == 422 and r.json()["error"]["details"]["errors"][0]["reason"] == "extra_forbidden"
-    r = client.post(path, json=[1, 2], headers=a)
-    assert r.status_code == 422
+
+def webhook_access(client: TestClient, keys: Keys) -> None:
+    """Who may register a webhook (the bank, for itself), what a bad URL gets, what the audit keeps."""
+    a = bank(keys, "Bank W")
+    for url, reason in [
+        ("ftp://bank.example/hook", "url_scheme"),
+        ("file:///etc/passwd", "url_scheme"),
+        ("https://user:pw@bank.example/hook", "url_credentials"),
+        ("https:///nohost", "url_host"),
+    ]:
+        r = client.post("/v1/webhooks", json={"url": url}, headers=a)
+        assert r.status_code == 422 and r.json()["error"]["details"]["reason"] == reason, (url, r.text)
+    for role in ("supervisor", "admin", "investigator", "isp"):
+        r = client.post(
+            "/v1/webhooks", json={"url": "https://bank.example/h"}, headers=keys.headers(role, holder=f"{role}-1")
+        )
+        assert r.status_code == 403, role
+    assert client.get("/v1/webhooks", headers=a).status_code == 404
+    r = client.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/h"}, headers=a)
+    secret = r.json()["secret"]
+    r2 = client.post("/v1/webhooks", json={"url": "http://127.0.0.1:10/h"}, headers=a)
+    assert r2.status_code == 201 and r2.json()["secret"] is None and r2.json()["url"].endswith(":10/h")
+    assert client.get("/v1/webhooks", headers=bank(keys, "Bank X")).status_code == 404  # per bank
+    audit = client.get("/v1/audit", params={"entity_type": "webhook_endpoint"}, headers=keys.headers("admin")).json()
+    assert [e["action"] for e in audit] == ["webhook.create", "webhook.update"]
+    assert secret not in str(audit) and secret[6:20] not in str(audit)  # a fingerprint, never the secret
+    assert client.delete("/v1/webhooks", headers=a).json() == {"alerts_left_for_pull": 0}
+    assert client.get("/v1/webhooks", headers=a).status_code == 404

@@ -22,6 +22,7 @@ FIELDS = {
     "action",
     "direct",
     "exposure",
+    "red_flags",
     "policy_version",
     "registry_version",
     "screened_at",

@@ -173,7 +173,9 @@ def build(client: TestClient, engine: Engine, keys: Keys, previous_day: datetime
 
     licensed_wallet = evm()
     with session_scope(engine) as s:
-        ent = Entity(name=f"Licensed Exchange {tag}", kind="exchange", licensed_service=True, created_at=datetime.now(UTC))
+        ent = Entity(
+            name=f"Licensed Exchange {tag}", kind="exchange", licensed_service=True, created_at=datetime.now(UTC)
+        )
         s.add(ent)
         s.flush()
         s.add(EntityAddress(entity_id=ent.id or 0, chain="evm", address=licensed_wallet))

@@ -83,8 +83,8 @@ def test_the_cis_export_validates_is_signed_and_names_nobody(populated: Populate
     from cryptography.exceptions import InvalidSignature
 
     forged = json.loads(json.dumps(dataset))
-    forged["flows"][0]["direction"] = "listed_to_other" if forged["flows"][0]["direction"] != "listed_to_other" else (
-        "other_to_listed"
+    forged["flows"][0]["direction"] = (
+        "listed_to_other" if forged["flows"][0]["direction"] != "listed_to_other" else ("other_to_listed")
     )
     with pytest.raises(InvalidSignature):
         verify_manifest(forged, public)
@@ -105,9 +105,18 @@ def test_the_cis_export_validates_is_signed_and_names_nobody(populated: Populate
     assert "by_bank" not in body and "screening" not in body
     # and every word in it is a code of a fixed vocabulary or the dataset's own metadata
     meta = {
-        dataset["$schema"], dataset["dataset"], dataset["period"]["label"], dataset["period"]["start"],
-        dataset["period"]["end"], dataset["generated_at"], dataset["policy_version"], dataset["signature"],
-        dataset["key_id"], dataset["value_unit"], dataset["algorithm"], dataset["reporting_country"],
+        dataset["$schema"],
+        dataset["dataset"],
+        dataset["period"]["label"],
+        dataset["period"]["start"],
+        dataset["period"]["end"],
+        dataset["generated_at"],
+        dataset["policy_version"],
+        dataset["signature"],
+        dataset["key_id"],
+        dataset["value_unit"],
+        dataset["algorithm"],
+        dataset["reporting_country"],
     }
     free = [w for w in _strings(dataset) if w not in meta and not w.replace("_", "").replace("$", "").isalnum()]
     assert free == []

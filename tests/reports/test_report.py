@@ -97,8 +97,12 @@ def count(engine: Engine, period: Period) -> Counted:
     return Counted(
         added=_by_category(engine, in_period.format("created_at", "created_at"), period),
         approved=_by_category(engine, "source = 'fiu' AND " + in_period.format("listed_since", "listed_since"), period),
-        rejected=_by_category(engine, "status = 'rejected' AND " + in_period.format("decided_at", "decided_at"), period),
-        delisted=_by_category(engine, "status = 'delisted' AND " + in_period.format("decided_at", "decided_at"), period),
+        rejected=_by_category(
+            engine, "status = 'rejected' AND " + in_period.format("decided_at", "decided_at"), period
+        ),
+        delisted=_by_category(
+            engine, "status = 'delisted' AND " + in_period.format("decided_at", "decided_at"), period
+        ),
         expired=_by_category(engine, "status = 'expired' AND " + in_period.format("decided_at", "decided_at"), period),
         # every domain of the scenario was decided in the period: blocked = approved once (active now, or delisted)
         domains_blocked=one("SELECT count(*) FROM blocklist_domain WHERE status IN ('active', 'delisted')"),
@@ -156,7 +160,9 @@ def _chart_pixels(pages: list[Page], caption: str, rgb: tuple[int, int, int], sc
     for page in pages:
         if caption in page.captions:
             top = page.captions[caption]
-            return _coloured(page.image, (0, top, page.image.width, min(page.image.height, top + int(300 * scale))), rgb)
+            return _coloured(
+                page.image, (0, top, page.image.width, min(page.image.height, top + int(300 * scale))), rgb
+            )
     raise AssertionError(f"no page shows {caption!r}")
 
 
@@ -166,7 +172,9 @@ def _row(text_layer: str, label: str, *cells: object) -> bool:
     return re.search(pattern, text_layer) is not None
 
 
-def test_report_pdf_shows_tables_and_charts_with_the_figures_in_the_database(populated: Populated, tmp_path: Path) -> None:
+def test_report_pdf_shows_tables_and_charts_with_the_figures_in_the_database(
+    populated: Populated, tmp_path: Path
+) -> None:
     s, p = populated.scenario, populated.period
     db = count(s.engine, p)
     exp = s.expected
@@ -205,18 +213,28 @@ def test_report_pdf_shows_tables_and_charts_with_the_figures_in_the_database(pop
     assert _row(words, "Value received by listed wallets, USD", "0.00", f"{to_listed:,.2f}")
     assert _row(words, "Value sent by listed wallets, USD", "0.00", f"{from_listed:,.2f}")
     # … the listings by category, one column per event …
-    names = {"fraud": "fraud", "mixer": "mixer", "money_mule": "money mules (drops)", "ransomware": "ransomware",
-             "drug_trafficking": "drug trafficking", "sanctions": "sanctions"}
+    names = {
+        "fraud": "fraud",
+        "mixer": "mixer",
+        "money_mule": "money mules (drops)",
+        "ransomware": "ransomware",
+        "drug_trafficking": "drug trafficking",
+        "sanctions": "sanctions",
+    }
     for cat, name in names.items():
         cells = [getattr(db, e).get(cat, 0) for e in ("added", "approved", "rejected", "delisted", "expired")]
         assert _row(words, name, *cells), (cat, cells)
     # … the screenings per bank (the agency's report only) …
     for org, n in db.screenings_by_org.items():
         assert _row(words, org, n), org
+
     # … the value flows per category: received (transfers, value, of which domestic), sent (the same) …
     def flow(cat: str, direction: str) -> tuple[int, float, float]:
-        rows = [(n, v, v if cp == "domestic_licensed" else 0.0) for (c, d, cp), (n, v) in exp.flows.items()
-                if c == cat and d == direction]
+        rows = [
+            (n, v, v if cp == "domestic_licensed" else 0.0)
+            for (c, d, cp), (n, v) in exp.flows.items()
+            if c == cat and d == direction
+        ]
         return sum(r[0] for r in rows), sum(r[1] for r in rows), sum(r[2] for r in rows)
 
     for cat in ("fraud", "mixer", "ransomware"):
@@ -277,15 +295,20 @@ def test_the_report_over_the_api_in_russian_and_its_other_formats(populated: Pop
     doc["current"]["cases_opened"] += 1
     assert not verify_hash(doc), "a changed figure changes the hash"
     assert doc["period"] == {
-        "label": p.label, "kind": p.kind, "start": p.start.isoformat(), "end": p.end.isoformat(),
+        "label": p.label,
+        "kind": p.kind,
+        "start": p.start.isoformat(),
+        "end": p.end.isoformat(),
         "due": p.due.isoformat(),
     }
     assert doc["current"]["listings"]["approved"]["by_category"] == db.approved
     assert doc["current"]["screenings"]["total"] == db.screenings
     assert doc["previous"]["screenings"]["total"] == db.previous_screenings
     assert {b["org"]: b["total"] for b in doc["current"]["screenings"]["by_bank"]} == db.screenings_by_org
-    flows = {(f["category"], f["direction"], f["counterparty"]): (f["transfers"], f["value"])
-             for f in doc["current"]["flows"]}
+    flows = {
+        (f["category"], f["direction"], f["counterparty"]): (f["transfers"], f["value"])
+        for f in doc["current"]["flows"]
+    }
     assert flows == s.expected.flows
     assert doc["previous"]["flows"] == []
     assert set(doc["current"]["typologies"]) >= {"mop_passthrough", "peel_chain"}
@@ -337,7 +360,9 @@ def test_the_draft_is_stored_once_when_the_half_year_closes(populated: Populated
     assert stored["generated_at"].startswith(closed_at.strftime("%Y-%m-%dT%H"))
     if half == p:
         assert stored["current"]["listings"]["approved"]["total"] == sum(count(s.engine, p).approved.values())
-    html = s.client.get(f"/v1/reports/{half.label}", params={"format": "html", "lang": "en", "draft": True}, headers=s.sup)
+    html = s.client.get(
+        f"/v1/reports/{half.label}", params={"format": "html", "lang": "en", "draft": True}, headers=s.sup
+    )
     assert html.status_code == 200 and stored["sha256"] in html.text and "DRAFT" in html.text
     other = half.previous()
     r = s.client.get(f"/v1/reports/{other.label}/statistics", params={"draft": True}, headers=s.sup)

@@ -87,9 +87,7 @@ def same_instant(a: datetime, b: datetime) -> bool:
     return as_time(a) == b
 
 
-pytestmark = pytest.mark.anvil
-
-
+@pytest.mark.anvil
 def test_etl_files_store_what_the_node_says_and_a_sync_after_adds_nothing(chain: Chain, engine: Engine) -> None:
     report = service.import_files(
         engine, [chain.token_transfers, chain.transactions], blocks=[chain.blocks], receipts=[chain.receipts]
@@ -111,6 +109,7 @@ def test_etl_files_store_what_the_node_says_and_a_sync_after_adds_nothing(chain:
     assert set(stored(engine)) == truth
 
 
+@pytest.mark.anvil
 def test_a_sync_then_the_files_add_nothing(chain: Chain, engine: Engine) -> None:
     synced = sync_network(engine, adapter(chain.node, chain.token, confirmations=2))
     assert synced.ok and synced.inserted > 0
@@ -126,6 +125,7 @@ def test_a_sync_then_the_files_add_nothing(chain: Chain, engine: Engine) -> None
         assert state.read_all(s).get(state.TRANSFERS, 0) == counter  # nothing new: rescoring has nothing to do
 
 
+@pytest.mark.anvil
 def test_unknown_times_are_stored_as_unknown_and_filled_by_the_blocks_later(chain: Chain, engine: Engine) -> None:
     first = service.import_files(engine, [chain.token_transfers])
     [fr] = first.files
@@ -143,6 +143,7 @@ def test_unknown_times_are_stored_as_unknown_and_filled_by_the_blocks_later(chai
         assert state.read_all(s)[state.TRANSFERS] > counter
 
 
+@pytest.mark.anvil
 def test_the_same_file_with_its_blocks_fills_the_times_an_earlier_import_lacked(chain: Chain, engine: Engine) -> None:
     service.import_files(engine, [chain.token_transfers])
     again = service.import_files(engine, [chain.token_transfers], blocks=[chain.blocks])
@@ -171,6 +172,7 @@ def test_bad_rows_are_reported_good_ones_go_in_unless_strict(engine: Engine) -> 
     assert (after["file"], after["bad_rows"], after["inserted"]) == ("token_transfers_bad_rows.csv", 5, 2)
 
 
+@pytest.mark.anvil
 def test_transactions_without_receipts_are_refused_unless_asked(chain: Chain, engine: Engine) -> None:
     refused = service.import_files(engine, [chain.transactions])
     assert refused.refused and "receipts" in (refused.files[0].refused or "") and stored(engine) == []

@@ -46,7 +46,8 @@ def test_a_mop_by_hand() -> None:
     # 0 sent twice (100 + 30): the one-off part is 200 + 300 + 400 + 500 of 1,530.
     assert v["one_off_share"] == pytest.approx(1400 / 1530)
     assert v["peel_chain_length"] == 0  # five senders: not a peel hop
-    assert int(ind.top_sink[5]) == 6
+    assert int(ind.top_sink[5]) == 6 and int(ind.top_sink[6]) == -1
+    assert ind.percentile("senders", np.array([5]))[0] == 100 - 100 / 8 / 2  # the top of 8 nodes, alone
     assert math.isnan(ind["pass_through"][6]) is False and math.isnan(ind["top_sink_share"][6])  # 6 sent nothing
 
 

@@ -69,7 +69,13 @@ def test_screening_and_the_address_view_carry_red_flags(
     assert clean["red_flags"] == [] and clean["action"] == "allow"
     assert mop["red_flags"] == body["red_flags"]
 
+    explained = app_client.post("/v1/screen?explain=true", json={"address": MOP}, headers=bank).json()["explanation"]
+    assert explained["rule"] == "behaviour.review" and "mop_passthrough" in explained["text"]
+    assert [(b["kind"], b["category"]) for b in explained["because"]] == [("typology", "mop_passthrough")]
+
     view = app_client.get(f"/v1/addresses/eth/{MOP}", headers=keys.headers("investigator")).json()
     assert view["action"] == "review" and view["red_flags"] == body["red_flags"]
     for_bank = app_client.get(f"/v1/addresses/eth/{MOP}", headers=bank).json()
     assert for_bank["red_flags"] == body["red_flags"] and "listings" not in for_bank
+    why = app_client.get(f"/v1/addresses/eth/{LISTED_MOP}?explain=true", headers=bank).json()["explanation"]
+    assert why["rule"] == "direct.listing"  # the sanctions listing decides; its red flags change nothing

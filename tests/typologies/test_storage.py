@@ -30,10 +30,13 @@ def test_the_hook_is_registered_once() -> None:
     assert HOOKS.count(service.rescore_hook) == 1
 
 
-def test_rescoring_stores_the_mops_red_flags_with_indicator_values(engine: Engine, scoring: ScoringSettings) -> None:
+def test_rescoring_stores_red_flags_with_indicator_values_and_their_history(
+    engine: Engine, scoring: ScoringSettings
+) -> None:
     mop_network(engine)
     ordinary_account(engine)
-    rescore(engine, scoring, "t")
+    before = utcnow()
+    rescore(engine, scoring, "t1")
     [(family, address, flags, indicators)] = _rows(
         engine, "SELECT family, address, red_flags, indicators FROM address_typology"
     )
@@ -51,11 +54,8 @@ def test_rescoring_stores_the_mops_red_flags_with_indicator_values(engine: Engin
         ("evm", MOP, "mop_passthrough", 1)
     ]
 
-
-def test_history_opens_carries_on_and_closes(engine: Engine, scoring: ScoringSettings) -> None:
-    mop_network(engine)
-    before = utcnow()
-    rescore(engine, scoring, "t1")
+    # The history: one open row from the first rescoring that found it, carried on by the next ones, closed by
+    # the first that no longer does.
     rescore(engine, scoring, "t2")
     with session_scope(engine) as s:
         [obs] = s.exec(select(TypologyObservation)).all()

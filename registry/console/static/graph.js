@@ -18,11 +18,27 @@
   var expanded = {};
   var busy = 0;
 
-  var COLOURS = { origin: "#12263f", listed: "#c62828", exposed: "#ef8f00", licensed: "#2e7d32", other: "#9aa3ad" };
+  var COLOURS = {
+    origin: "#12263f", severe: "#6d0a0a", high: "#d32f2f", medium: "#f48fb1", exposed: "#ef8f00",
+    licensed: "#2e7d32", other: "#9aa3ad"
+  };
+  var RANK = { severe: 3, high: 2, medium: 1, low: 1 };
+  var categories = JSON.parse(box.dataset.categories || "{}");  // name -> {label, severity}
+
+  function severity(listed) {
+    var best = "medium";
+    listed.forEach(function (c) {
+      var s = (categories[c] || {}).severity || "medium";
+      if (RANK[s] > RANK[best]) { best = s; }
+    });
+    return best === "low" ? "medium" : best;
+  }
+
+  function names(listed) { return listed.map(function (c) { return (categories[c] || {}).label || c; }); }
 
   function kind(d) {
     if (d.address === origin) { return "origin"; }
-    if (d.listed && d.listed.length) { return "listed"; }
+    if (d.listed && d.listed.length) { return severity(d.listed); }
     if (d.licensed) { return "licensed"; }
     if (d.exposed) { return "exposed"; }
     return "other";
@@ -183,7 +199,7 @@
   cy.on("tap", "node", function (evt) {
     var d = evt.target.data();
     if (!status) { return; }
-    status.textContent = (d.listed.length ? d.listed.join(", ") + " · " : "");
+    status.textContent = (d.listed.length ? names(d.listed).join(", ") + " · " : "");
     var a = document.createElement("a");
     a.href = "/console/addresses/" + encodeURIComponent(chain) + "/" + encodeURIComponent(d.address);
     a.textContent = box.dataset.open + " " + d.address;

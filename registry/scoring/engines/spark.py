@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from sqlalchemy.engine import Engine, make_url
 
@@ -135,10 +135,17 @@ class SparkEngine:
             .where((F.col("w") >= F.lit(float(settings.scoring_dust_value))) & (F.col("w") > 0))
         )
         edges = weighted.groupBy("src", "dst").agg(F.sum("w").alias("w"), F.count(F.lit(1)).alias("k")).cache()
-        counted = edges.agg(F.sum("k").alias("k")).collect()[0]["k"] or 0
-        addresses = (
-            edges.select(F.col("src").alias("a")).union(edges.select(F.col("dst").alias("a"))).distinct().count()
+        # One job for both figures: each edge's two ends, the transfer count carried on the first.
+        ends = edges.select(
+            F.explode(
+                F.array(
+                    F.struct(F.col("src").alias("a"), F.col("k")),
+                    F.struct(F.col("dst").alias("a"), F.lit(0).cast("long").alias("k")),
+                )
+            ).alias("e")
         )
+        stats = ends.agg(F.sum("e.k").alias("k"), F.countDistinct("e.a").alias("a")).collect()[0]
+        counted, addresses = stats["k"] or 0, stats["a"] or 0
         return Loaded(int(counted), int(addresses), False, None, edges)
 
     def exposure(self, loaded: Loaded, seeds: SeedIds, direction: Direction, settings: ScoringSettings) -> Exposed:
@@ -148,12 +155,14 @@ class SparkEngine:
             return Exposed.empty()
         # Incoming: taint moves with the money, P(v <- u) = W(u, v) / total received by v. Outgoing: against it,
         # from a listed receiver back to the sender, P(u <- v) = W(u, v) / total sent by u.
+        # The total per receiver (sender) as a window over the edges: one shuffle, where a grouped total joined back
+        # would take two.
         by = "dst" if direction == "incoming" else "src"
-        totals = edges.groupBy(by).agg(F.sum("w").alias("tot"))
-        trans = edges.join(totals, by).select(
+        total = F.sum("w").over(Window.partitionBy(by))
+        trans = edges.select(
             F.col("src" if direction == "incoming" else "dst").alias("from_node"),
             F.col("dst" if direction == "incoming" else "src").alias("to_node"),
-            (F.col("w") * (F.lit(1.0) / F.col("tot"))).alias("p"),
+            (F.col("w") * (F.lit(1.0) / total)).alias("p"),
         )
         trans = trans.cache()
         pairs = sorted({(int(c), int(n)) for c, n in zip(seeds.cats.tolist(), seeds.nodes.tolist(), strict=True)})
