@@ -20,24 +20,26 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import cache
+from typing import TYPE_CHECKING
 
 import based58
-import numpy as np
-import numpy.typing as npt
-from cchecksum import to_checksum_address_many
 
 from chains.addresses.normalize import _BECH32M_CONST, _POLYMOD_TABLE
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+# numpy and cchecksum are imported where they are used, not with the module: every command that validates one
+# address (a sync, an import) imports this package, and the two cost a few hundred milliseconds to load.
 
 Found = tuple[str, str]
 """(chain, canonical address), as ``normalize(address)`` gives them for an address given without a chain."""
 
 _EVM_HEX = re.compile(r"0x[0-9a-fA-F]{40}")
 _SEGWIT_PREFIXES = ("bc1q", "bc1p", "BC1Q", "BC1P")
-
 _CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
-_VALUE = np.full(256, 32, dtype=np.intp)
-"""A bech32 character's 5-bit value by its ASCII code; 32 for a byte that is not a (lower-case) bech32 character."""
-_VALUE[np.frombuffer(_CHARSET.encode(), dtype=np.uint8)] = np.arange(32)
 
 
 def _hrp_state(hrp: str) -> int:
@@ -58,6 +60,8 @@ def _bech32_constants(hrp: str, data_len: int) -> tuple[int, npt.NDArray[np.uint
     table-driven ones as ``normalize._polymod``, and the tests compare both on random strings.
 
     Returns the constant and the ``(data_len, 32)`` table of contributions."""
+    import numpy as np
+
     table = np.asarray(_POLYMOD_TABLE, dtype=np.uint32)
     carried = np.empty((data_len, 32), dtype=np.uint32)
     row = np.arange(32, dtype=np.uint32)
@@ -70,8 +74,16 @@ def _bech32_constants(hrp: str, data_len: int) -> tuple[int, npt.NDArray[np.uint
     return const, carried
 
 
-_SEGWIT_LENGTHS = {42: _bech32_constants("bc", 39), 62: _bech32_constants("bc", 59)}
-"""``bc1`` + witness version + a 20-byte (32 characters) or 32-byte (52 characters) program + 6 checksum characters."""
+@cache
+def _segwit_tables() -> tuple[npt.NDArray[np.intp], dict[int, tuple[int, npt.NDArray[np.uint32]]]]:
+    """A bech32 character's 5-bit value by its ASCII code (32 for a byte that is not a lower-case bech32 character),
+    and the checksum tables by address length: ``bc1`` + witness version + a 20-byte (32 characters) or 32-byte
+    (52 characters) program + 6 checksum characters."""
+    import numpy as np
+
+    value = np.full(256, 32, dtype=np.intp)
+    value[np.frombuffer(_CHARSET.encode(), dtype=np.uint8)] = np.arange(32)
+    return value, {42: _bech32_constants("bc", 39), 62: _bech32_constants("bc", 59)}
 
 
 def normalize_many(addresses: Sequence[str]) -> list[Found | None]:
@@ -103,6 +115,8 @@ def normalize_many(addresses: Sequence[str]) -> list[Found | None]:
         if (n == 42 or n == 62) and a[:4] in _SEGWIT_PREFIXES and a.isascii():
             segwit[n].append(i)
     if mixed:
+        from cchecksum import to_checksum_address_many
+
         given = [addresses[i] for i in mixed]
         for i, a, checksummed in zip(mixed, given, to_checksum_address_many(given), strict=True):
             if a == checksummed:
@@ -117,10 +131,13 @@ def normalize_many(addresses: Sequence[str]) -> list[Found | None]:
 def _segwit_many(addresses: list[str], length: int) -> list[Found | None]:
     """Mainnet segwit addresses of one length: v0 with bech32 (P2WPKH, P2WSH), v1 with bech32m (P2TR, and the
     20-byte v1 programs BIP-350 allows); all lower or all upper case."""
+    import numpy as np
+
+    to_value, tables = _segwit_tables()
     lowered = [a.lower() for a in addresses]
     chars = np.frombuffer("".join(lowered).encode("ascii"), dtype=np.uint8).reshape(len(addresses), length)
-    values = _VALUE[chars[:, 3:]]  # after "bc1"
-    const, carried = _SEGWIT_LENGTHS[length]
+    values = to_value[chars[:, 3:]]  # after "bc1"
+    const, carried = tables[length]
     ok = (values < 32).all(axis=1)
     values[~ok] = 0  # a row with a character outside bech32 is refused anyway; keep its gather in range
     data_len = length - 3

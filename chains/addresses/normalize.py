@@ -14,7 +14,6 @@ from typing import Literal
 
 import base58
 import based58
-from cchecksum import to_checksum_address
 
 Reason = Literal["checksum", "length", "prefix", "characters", "format", "chain", "network"]
 
@@ -183,9 +182,16 @@ def _evm(a: str) -> str:
         raise AddressError("characters", "an EVM address has only hexadecimal digits after 0x")
     if len(body) != 40:
         raise AddressError("length", f"an EVM address has 40 hex digits after 0x, not {len(body)}")
-    if body != body.lower() and body != body.upper() and to_checksum_address("0x" + body) != "0x" + body:
+    if body != body.lower() and body != body.upper() and _checksummed("0x" + body) != "0x" + body:
         raise AddressError("checksum", "mixed-case EVM address fails its EIP-55 checksum")
     return "0x" + body.lower()
+
+
+def _checksummed(address: str) -> str:
+    """EIP-55 (keccak and the case rule) in C; imported here, as only a mixed-case address needs it."""
+    from cchecksum import to_checksum_address
+
+    return to_checksum_address(address)
 
 
 def _tron(a: str) -> str:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from registry.auth import cli
 from registry.feature import Feature, command_group
-from registry.http.deps import AppContext
+
+if TYPE_CHECKING:  # a type only: `registry keys …` need not import FastAPI
+    from registry.http.deps import AppContext
 
 
 @contextmanager

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.responses import HTMLResponse, Response
@@ -38,6 +39,7 @@ from registry.console.deps import (
     signin_limiter,
     text,
 )
+from registry.console.sessions import ConsoleUser
 from registry.console.settings import get_console_settings
 from registry.console.web import page_route
 from registry.db.engine import session_scope
@@ -187,7 +189,7 @@ def create_case(user: Investigator, form: Form, session: SessionDep) -> Response
 
 
 def _case_page(
-    request: Request, session: Any, user: Any, case_id: int, *, status: int = 200, **extra: Any
+    request: Request, session: Session, user: ConsoleUser, case_id: int, *, status: int = 200, **extra: Any
 ) -> HTMLResponse:
     view = service.case_view(session, user, case_id)
     return page(

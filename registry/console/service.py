@@ -81,6 +81,8 @@ def category_legend() -> dict[str, dict[str, str]]:
     """Each category's severity (the graph colours a listed node by its most severe category); its label is put
     in by the page, in the page's language."""
     return {name: {"severity": c.severity.value} for name, c in CATEGORIES.items()}
+
+
 CONFIDENCES = [(c.value, c.name) for c in CONFIDENCE_LEVELS]
 
 

@@ -16,7 +16,12 @@ class ConsoleSettings(BaseSettings):
     )
     session_hours: float = Field(12, gt=0, description="a console session ends this long after sign-in, used or not")
     signin_per_minute: float = Field(
-        10, gt=0, description="sign-in attempts per minute from one client address (per worker); over it: 429"
+        30,
+        gt=0,
+        description=(
+            "sign-in attempts per minute from one client address (per worker; an office behind one address shares "
+            "it); over it: 429"
+        ),
     )
     strict_i18n: bool = Field(
         False,

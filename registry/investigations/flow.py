@@ -51,6 +51,7 @@ class Flow:
     hop_share: NDArray[np.float64]  # share of the sender's outflow (forward) or the receiver's inflow (backward)
     total: float  # the origin's outflow (forward) or inflow (backward)
     truncated: bool
+    returned: float = 0.0  # share that came back to the origin (round trips; ``share[0]`` is 1, the start)
 
 
 class _Subgraph:
@@ -161,9 +162,12 @@ def _result(g: _Subgraph, direction: TraceDirection, hops: int, expanded: set[in
         carried = before[dst]
         total = float(in_total[0])
     share = final.share[0].copy()
+    returned = float(share[0])
     share[0] = 1.0
     hop_count = final.hops[0].copy()
     hop_count[0] = 0
     done = np.zeros(n, dtype=bool)
     done[list(expanded)] = True
-    return Flow(g.names, share, hop_count, done, src, dst, val, cnt, carried * hop_share, hop_share, total, truncated)
+    return Flow(
+        g.names, share, hop_count, done, src, dst, val, cnt, carried * hop_share, hop_share, total, truncated, returned
+    )

@@ -103,6 +103,10 @@ class Trace(BaseModel):
     direction: Literal["forward", "backward"]
     hops: int
     total: float = Field(description="the origin's total outflow (forward) or inflow (backward), reference value")
+    returned: float = Field(
+        description="share of it that came back to the origin within the hops (round trips); the origin's node "
+        "shows share 1, where the money starts"
+    )
     nodes: list[TraceNode]
     edges: list[TraceEdge]
     truncated: bool = Field(description="pruning or the node limit left reached addresses out")

@@ -3,9 +3,11 @@ parse, authorise (investigators and supervisors; banks and ISPs get 403), call o
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
+from sqlalchemy.engine import Engine
 
 from registry.errors import InvalidInput
 from registry.http.deps import CaseReaderKey, CtxDep, SessionDep
@@ -20,17 +22,36 @@ from registry.investigations.models import (
     Trace,
 )
 from registry.scoring.settings import ScoringSettings, get_scoring_settings
+from registry.screening.snapshot import Snapshot
 
 router = APIRouter(prefix="/v1", tags=["investigations"])
 
 
-def _scoring_settings(request: Request) -> ScoringSettings:
-    """The prices, dust threshold and hop limit the scores were computed with (set when the app is built)."""
+@dataclass(frozen=True)
+class Asked:
+    """What every question about an address starts from: the store, the snapshot banks see, the scoring's
+    settings (prices, dust, assets: set when the app is built) and the address asked about."""
+
+    engine: Engine
+    snapshot: Snapshot
+    scoring: ScoringSettings
+    chain: str
+    address: str
+
+    @property
+    def who(self) -> service.Subject:
+        """The address validated (422 naming the reason), read in the route: after the key's role (403) and the
+        query parameters (422 naming them) have been checked, as ``GET /v1/addresses/{chain}/{address}`` does."""
+        return service.subject(self.chain, self.address)
+
+
+def _asked(chain: str, address: str, _key: CaseReaderKey, ctx: CtxDep, request: Request) -> Asked:
     found = getattr(request.app.state, "scoring_settings", None)
-    return found if isinstance(found, ScoringSettings) else get_scoring_settings()
+    scoring = found if isinstance(found, ScoringSettings) else get_scoring_settings()
+    return Asked(ctx.engine, ctx.snapshot.current, scoring, chain, address)
 
 
-Scoring = Annotated[ScoringSettings, Depends(_scoring_settings)]
+AskedDep = Annotated[Asked, Depends(_asked)]
 Hops = Annotated[int, Query(ge=1, le=6, description="how many hops to follow (1-6)")]
 Share = Annotated[float, Query(ge=0, le=1, description="leave out addresses reached with a smaller share")]
 
@@ -39,11 +60,7 @@ Share = Annotated[float, Query(ge=0, le=1, description="leave out addresses reac
     "/addresses/{chain}/{address}/counterparties", operation_id="get_counterparties", response_model=Counterparties
 )
 def get_counterparties(
-    chain: str,
-    address: str,
-    who: CaseReaderKey,
-    ctx: CtxDep,
-    scoring: Scoring,
+    q: AskedDep,
     direction: Literal["in", "out", "both"] = "both",
     sort: Literal["value", "count", "first_seen", "last_seen"] = "value",
     order: Literal["desc", "asc"] = "desc",
@@ -53,25 +70,13 @@ def get_counterparties(
     """Who paid the address and whom it paid: per counterparty and direction, amounts in human units, total
     value, transfer count, first and last seen, and the counterparty's listing, risk and entity."""
     return service.counterparties(
-        ctx.engine,
-        ctx.snapshot.current,
-        scoring,
-        service.subject(chain, address),
-        direction=direction,
-        sort=sort,
-        order=order,
-        limit=limit,
-        after=after,
+        q.engine, q.snapshot, q.scoring, q.who, direction=direction, sort=sort, order=order, limit=limit, after=after
     )
 
 
 @router.get("/addresses/{chain}/{address}/trace", operation_id="trace_address", response_model=Trace)
 def trace_address(
-    chain: str,
-    address: str,
-    who: CaseReaderKey,
-    ctx: CtxDep,
-    scoring: Scoring,
+    q: AskedDep,
     direction: Literal["forward", "backward"] = "forward",
     hops: Hops = 3,
     min_share: Share = 0.01,
@@ -80,24 +85,13 @@ def trace_address(
     """Follow the money forward (where it went) or backward (where it came from): the addresses reached with the
     scoring's haircut share, and the edges between them."""
     return service.trace_address(
-        ctx.engine,
-        ctx.snapshot.current,
-        scoring,
-        service.subject(chain, address),
-        direction=direction,
-        hops=hops,
-        min_share=min_share,
-        limit=limit,
+        q.engine, q.snapshot, q.scoring, q.who, direction=direction, hops=hops, min_share=min_share, limit=limit
     )
 
 
 @router.get("/addresses/{chain}/{address}/paths", operation_id="find_paths", response_model=Paths)
 def find_paths(
-    chain: str,
-    address: str,
-    who: CaseReaderKey,
-    ctx: CtxDep,
-    scoring: Scoring,
+    q: AskedDep,
     to: Annotated[str | None, Query(max_length=128, description="the other address (same chain)")] = None,
     category: Annotated[str | None, Query(max_length=32, description="or: a listed category")] = None,
     max_hops: Hops = 4,
@@ -110,35 +104,18 @@ def find_paths(
             "give exactly one of to (an address) or category",
             details={"in": "query", "field": "to", "reason": "missing" if to is None else "extra_forbidden"},
         )
-    who_ = service.subject(chain, address)
-    target = service.subject(chain, to, name="to", where="query") if to is not None else None
+    who = q.who
+    target = service.subject(who.chain, to, name="to", where="query") if to is not None else None
     return service.find_paths(
-        ctx.engine,
-        ctx.snapshot.current,
-        scoring,
-        who_,
-        to=target,
-        category=category,
-        max_hops=max_hops,
-        limit=limit,
+        q.engine, q.snapshot, q.scoring, who, to=target, category=category, max_hops=max_hops, limit=limit
     )
 
 
 @router.get("/addresses/{chain}/{address}/destinations", operation_id="get_destinations", response_model=Destinations)
-def get_destinations(
-    chain: str,
-    address: str,
-    who: CaseReaderKey,
-    ctx: CtxDep,
-    scoring: Scoring,
-    hops: Hops = 3,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 20,
-) -> Destinations:
+def get_destinations(q: AskedDep, hops: Hops = 3, limit: Annotated[int, Query(ge=1, le=1000)] = 20) -> Destinations:
     """Where did it go: the wallets that received the largest shares of the address's outflow, ranked; those
     that are neither licensed nor listed are candidates (POST /v1/cases/{id}/candidates)."""
-    return service.destinations(
-        ctx.engine, ctx.snapshot.current, scoring, service.subject(chain, address), hops=hops, limit=limit
-    )
+    return service.destinations(q.engine, q.snapshot, q.scoring, q.who, hops=hops, limit=limit)
 
 
 @router.post(

@@ -191,24 +191,20 @@ def counterparties(
     offset = _offset(after, shape)
     table = asset_table(settings)
     with read_only(engine).connect() as conn:
-        nets = networks(who.family)
-        total, page = (
-            queries.counterparty_page(
-                conn,
-                nets,
-                who.address,
-                ("in", "out") if direction == "both" else (direction,),
-                configured_prices(settings),
-                unknown_unit_price(settings),
-                sort=sort,
-                descending=order == "desc",
-                limit=limit,
-                offset=offset,
-            )
-            if nets
-            else (0, [])
+        total, page = queries.counterparty_page(
+            conn,
+            networks(who.family),
+            who.address,
+            ("in", "out") if direction == "both" else (direction,),
+            configured_prices(settings),
+            unknown_unit_price(settings),
+            sort=sort,
+            descending=order == "desc",
+            limit=limit,
+            offset=offset,
         )
-        look = lookup(conn, snapshot, who.family)
+        # Licensed services are known here from their entity (loaded for the page): no need to read them all.
+        look = Lookup(snapshot, who.family, set())
         look.load_entities(conn, [c.address for c in page])
     items = []
     for c in page:
@@ -282,16 +278,8 @@ def trace_address(
     """The addresses the money reached (forward) or came from (backward) within ``hops``, with the scoring's
     shares, and the edges between them: what a graph draws. The origin is the first node (hops 0, share 1)."""
     with read_only(engine).connect() as conn:
-        nets = networks(who.family)
         look = lookup(conn, snapshot, who.family)
-        flow = _follow(conn, look, settings, nets, who, direction, hops, min_share) if nets else None
-        if flow is None:
-            look.load_entities(conn, [who.address])
-            node = TraceNode(**look.info(who.address), hops=0, share=1.0, value=0.0, expanded=True)
-            return Trace(
-                address=who.address, chain=who.chain, direction=direction, hops=hops, total=0.0,
-                nodes=[node], edges=[], truncated=False,
-            )  # fmt: skip
+        flow = _follow(conn, look, settings, networks(who.family), who, direction, hops, min_share)
         reached = [i for i in _ranked(flow, min_share) if i != 0]
         truncated = flow.truncated or len(reached) > limit - 1
         kept = [0, *reached[: max(0, limit - 1)]]
@@ -326,6 +314,7 @@ def trace_address(
         direction=direction,
         hops=hops,
         total=flow.total,
+        returned=round(flow.returned, 6),
         nodes=nodes,
         edges=edges,
         truncated=truncated,
@@ -352,11 +341,8 @@ def destinations(
     """Where the money went: the addresses that received the largest shares of the outflow within ``hops``,
     ranked. Licensed services and listed addresses are shown (marked), but are not candidates to list."""
     with read_only(engine).connect() as conn:
-        nets = networks(who.family)
         look = lookup(conn, snapshot, who.family)
-        if not nets:
-            return Destinations(address=who.address, chain=who.chain, hops=hops, total=0.0, items=[])
-        flow = _follow(conn, look, settings, nets, who, "forward", hops, min_share)
+        flow = _follow(conn, look, settings, networks(who.family), who, "forward", hops, min_share)
         ranked = [i for i in _ranked(flow, min_share) if i != 0][:limit]
         look.load_entities(conn, [flow.names[i] for i in ranked])
     items = []
@@ -411,8 +397,6 @@ def find_paths(
     with read_only(engine).connect() as conn:
         nets = networks(who.family)
         look = lookup(conn, snapshot, who.family)
-        if not nets:
-            return Paths(address=who.address, chain=who.chain, paths=[])
 
         def listed(address: str) -> frozenset[str]:
             if to is not None and address == to.address:

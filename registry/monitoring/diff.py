@@ -105,13 +105,10 @@ class Change:
 
 def diff(old: Mapping[str, Sig], new: Mapping[str, Sig]) -> list[Change]:
     """Every key whose result differs between ``old`` and ``new`` (missing = clean), sorted by key so that a
-    version's alerts come out in the same order however the snapshot was built."""
+    version's alerts come out in the same order however the results were read. The comparison is a set difference
+    of the two mappings' items, done in C: hundreds of thousands of keys, a few changed."""
     get = old.get
-    changes = []
-    for key, sig in new.items():
-        before = get(key, CLEAN)
-        if before is not sig and before != sig:
-            changes.append(Change(key, before, sig))
+    changes = [Change(key, get(key, CLEAN), sig) for key, sig in new.items() - old.items()]
     changes.extend(Change(key, old[key], CLEAN) for key in old.keys() - new.keys())
     changes.sort(key=lambda c: c.key)
     return changes

@@ -2,7 +2,8 @@
 
 Alerts are derived from the registry version. Every change banks can see (approval, delisting, expiry, import,
 rescoring) bumps the ``registry`` counter in its own transaction (``registry.db.state``); the alert loop sees the
-counter move, builds the screening snapshot as every API worker does, diffs it against the results it saw at the
+counter move, reads every non-clean screening result of the new version (``registry.monitoring.results``: the
+snapshot's rules on the snapshot's tables, four values per address), diffs them against the results it saw at the
 last processed version (``monitoring_state``) and writes, in one transaction, the changed addresses (the changes
 feed), the alerts of every bank watching one of them, the new state and a cursor row for the version. So:
 
@@ -34,13 +35,12 @@ from registry.db.types import utcnow
 from registry.errors import Conflict, Gone, InvalidInput, NotFound, PayloadTooLarge
 from registry.monitoring import queries
 from registry.monitoring.delivery import alert_data, fingerprint, new_secret
-from registry.monitoring.diff import Interner, Sig, diff, signatures
+from registry.monitoring.diff import Interner, Sig, diff
+from registry.monitoring.results import load_signatures
 from registry.monitoring.settings import MonitoringSettings
 from registry.monitoring.tables import AddressChange, Alert, AlertStatus, WatchedAddress, WebhookEndpoint
 from registry.monitoring.urls import check_url
 from registry.monitoring.watchlist import Item, Parsed
-from registry.scoring.snapshot import load_exposure
-from registry.screening.snapshot import Verdict, load_direct
 
 # --- for the reports (registry.reports) ------------------------------------------------------------------------
 
@@ -52,13 +52,6 @@ def alerts_sent_between(session: Session, start: datetime, end: datetime) -> int
 
 
 # --- the alert computation ---------------------------------------------------------------------------------------
-
-
-def build_snapshot(engine: Engine) -> tuple[int, dict[str, Verdict]]:
-    """The screening snapshot as an API worker builds it: live listings, then stored exposure (what
-    ``registry.screening.snapshot.SnapshotHolder`` does with the loader the scoring feature installs)."""
-    version, verdicts = load_direct(engine)
-    return version, load_exposure(engine, verdicts)
 
 
 @dataclass
@@ -76,7 +69,7 @@ class Processed:
     changed: int = 0
     alerts: int = 0
     seconds: float = 0.0
-    snapshot_seconds: float = 0.0
+    read_seconds: float = 0.0
     baseline: bool = False  # the first processed version: results recorded, nothing to compare with
 
     def __str__(self) -> str:
@@ -92,7 +85,7 @@ def process_version(
     ms: MonitoringSettings,
     cache: Baseline | None = None,
     *,
-    build: Callable[[Engine], tuple[int, dict[str, Verdict]]] = build_snapshot,
+    build: Callable[[Engine, Interner], tuple[int, dict[str, Sig]]] = load_signatures,
 ) -> tuple[Processed, Baseline | None]:
     """Alert on what changed since the last processed version, if the registry version moved.
 
@@ -103,12 +96,11 @@ def process_version(
     if last is not None and current <= last:
         return Processed(None), cache
     started = time.perf_counter()
-    version, verdicts = build(engine)
+    intern = cache.intern if cache is not None else Interner()
+    version, new = build(engine, intern)
     built = time.perf_counter() - started
     if last is not None and version <= last:
         return Processed(None), cache
-    intern = cache.intern if cache is not None else Interner()
-    new = signatures(verdicts, intern)
     now = utcnow()
     if last is None:
         try:
@@ -117,7 +109,7 @@ def process_version(
                 queries.insert_cursor(s, version, now, 0, 0, time.perf_counter() - started)
         except IntegrityError:
             raise Conflict("another worker set the monitoring baseline at the same time") from None
-        return Processed(version, seconds=time.perf_counter() - started, snapshot_seconds=built, baseline=True), (
+        return Processed(version, seconds=time.perf_counter() - started, read_seconds=built, baseline=True), (
             Baseline(version, new, intern)
         )
     old = cache.sigs if cache is not None and cache.version == last else _load_state(engine, intern)

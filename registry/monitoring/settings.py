@@ -40,7 +40,9 @@ class MonitoringSettings(BaseSettings):
     monitoring_backoff_base_seconds: float = Field(
         5.0,
         gt=0,
-        description="first wait after a failed delivery (doubles with each failure; a random wait between half and all of it)",
+        description=(
+            "first wait after a failed delivery (doubles with each failure; a random wait between half and all of it)"
+        ),
     )
     monitoring_backoff_max_seconds: float = Field(3600.0, gt=0, description="longest wait between two attempts")
     monitoring_delivery_timeout_seconds: float = Field(

@@ -72,22 +72,25 @@ class GraphCache:
                 raise
 
     def _load(self, conn: Connection, settings: ScoringSettings, fingerprint: str) -> GraphData:
-        count, top = queries.transfer_stats(conn)
+        top = queries.max_transfer_id(conn)
         st = self._state
         incremental = False
         if st is not None and st.fingerprint == fingerprint and top >= st.max_id:
+            count, _ = queries.transfer_stats(conn)
             added, _ = queries.transfer_stats(conn, st.max_id, top)
             incremental = st.count + added == count and queries.transfer_identity(conn, st.max_id) == st.last
         if not incremental or st is None:
             st = _State(fingerprint)
         if top > st.max_id:
             # Prices by asset id: an asset first seen in this batch gets its price now, from the same settings.
-            src, dst, val = queries.edge_arrays(conn, settings, queries.asset_prices(conn, settings), st.max_id, top)
+            prices = queries.asset_prices(conn, settings)
+            src, dst, val, rows = queries.edge_arrays(conn, settings, prices, st.max_id, top)
             st.src.append(src)
             st.dst.append(dst)
             st.val.append(val)
+            st.count += rows
         n = queries.address_bound(conn)
-        st.count, st.max_id = count, max(top, st.max_id)
+        st.max_id = max(top, st.max_id)
         st.last = queries.transfer_identity(conn, st.max_id)
         self._state = st
         if len(st.src) != 1:  # one array per column, so the next run concatenates only what is new

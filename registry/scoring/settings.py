@@ -117,8 +117,8 @@ class ScoringSettings(BaseSettings):
     )
     spark_master: str = Field(
         "local[*]",
-        description="Spark master of the spark engine: local[N], spark://host:7077, yarn, k8s://… or a Spark Connect "
-        "URL sc://host:15002",
+        description="Spark master of the spark engine: local[N], spark://host:7077, yarn, k8s://…, a Spark Connect "
+        "URL sc://host:15002, or empty to take spark-submit's (or spark-defaults.conf's)",
     )
     spark_source: Literal["auto", "jdbc", "parquet"] = Field(
         "auto",

@@ -64,10 +64,16 @@ _SQLITE_ADD_ADDRESSES = (
 _SQLITE_ADDRESS_IDS = (
     "SELECT a.address, a.id FROM json_each(?) j CROSS JOIN address a ON a.family = ? AND a.address = j.value"
 )
-_PG_ADD_ADDRESSES = (
-    "INSERT INTO address (family, address) SELECT %(f)s::text, k.a FROM unnest(%(a)s::text[]) AS k(a) "
+# PostgreSQL does both in one round trip: the insert's RETURNING gives the new ids, the join the existing ones (the
+# statement's snapshot does not see its own inserts, so the two never overlap). An address a concurrent writer
+# committed after that snapshot is in neither; the writer then reads the missing ones once more.
+_PG_ADDRESSES = (
+    "WITH k(a) AS (SELECT DISTINCT unnest(%(a)s::text[])), "
+    "ins AS (INSERT INTO address (family, address) SELECT %(f)s::text, k.a FROM k "
     "WHERE NOT EXISTS (SELECT 1 FROM address x WHERE x.family = %(f)s::text AND x.address = k.a) "
-    "ORDER BY k.a ON CONFLICT (family, address) DO NOTHING"
+    "ORDER BY k.a ON CONFLICT (family, address) DO NOTHING RETURNING address, id) "
+    "SELECT address, id FROM ins UNION ALL "
+    "SELECT x.address, x.id FROM k JOIN address x ON x.family = %(f)s::text AND x.address = k.a"
 )
 _PG_ADDRESS_IDS = "SELECT address, id FROM address WHERE family = %(f)s::text AND address = ANY(%(a)s::text[])"
 
@@ -129,10 +135,13 @@ def address_ids(raw: Any, sqlite: bool, family: str, addresses: Sequence[str]) -
             cur.execute(_SQLITE_ADD_ADDRESSES, (family, keys, family))
             cur.execute(_SQLITE_ADDRESS_IDS, (keys, family))
         else:
-            params = {"f": family, "a": list(addresses)}
-            cur.execute(_PG_ADD_ADDRESSES, params)
-            cur.execute(_PG_ADDRESS_IDS, params)
+            params: dict[str, Any] = {"f": family, "a": list(addresses)}
+            cur.execute(_PG_ADDRESSES, params)
         found = dict(cur.fetchall())
+        if not sqlite and len(found) != len(addresses):
+            params["a"] = [a for a in addresses if a not in found]
+            cur.execute(_PG_ADDRESS_IDS, params)
+            found.update(cur.fetchall())
     finally:
         cur.close()
     if len(found) != len(set(addresses)):  # cannot happen short of a concurrent delete of dictionary rows
@@ -150,19 +159,33 @@ def asset_ids(raw: Any, sqlite: bool, pairs: Iterable[tuple[str, str]]) -> dict[
     flat = [x for pair in wanted for x in pair]
     cur = raw.cursor()
     try:
-        cur.execute(
-            f"INSERT INTO transfer_asset (network, asset) SELECT v.n, v.a FROM (VALUES {values}) AS v(n, a) "
-            "WHERE NOT EXISTS (SELECT 1 FROM transfer_asset x WHERE x.network = v.n AND x.asset = v.a) "
-            "ORDER BY v.n, v.a ON CONFLICT (network, asset) DO NOTHING"
-            if not sqlite
-            # SQLite names VALUES columns column1, column2 and knows no column aliases on a subquery.
-            else f"INSERT INTO transfer_asset (network, asset) SELECT column1, column2 FROM (VALUES {values}) v "
-            "WHERE NOT EXISTS (SELECT 1 FROM transfer_asset x WHERE x.network = v.column1 AND x.asset = v.column2) "
-            "ORDER BY 1, 2 ON CONFLICT (network, asset) DO NOTHING",
-            flat,
-        )
-        cur.execute(f"SELECT network, asset, id FROM transfer_asset WHERE (network, asset) IN (VALUES {values})", flat)
-        return {(str(n), str(a)): int(i) for n, a, i in cur.fetchall()}
+        if sqlite:  # SQLite names VALUES columns column1, column2 and knows no column aliases on a subquery
+            cur.execute(
+                f"INSERT INTO transfer_asset (network, asset) SELECT column1, column2 FROM (VALUES {values}) v "
+                "WHERE NOT EXISTS (SELECT 1 FROM transfer_asset x WHERE x.network = v.column1 AND "
+                "x.asset = v.column2) ORDER BY 1, 2 ON CONFLICT (network, asset) DO NOTHING",
+                flat,
+            )
+            cur.execute(
+                f"SELECT network, asset, id FROM transfer_asset WHERE (network, asset) IN (VALUES {values})", flat
+            )
+        else:  # one round trip, as for the addresses
+            cur.execute(
+                f"WITH v(n, a) AS (VALUES {values}), "
+                "ins AS (INSERT INTO transfer_asset (network, asset) SELECT n, a FROM v WHERE NOT EXISTS "
+                "(SELECT 1 FROM transfer_asset x WHERE x.network = v.n AND x.asset = v.a) ORDER BY n, a "
+                "ON CONFLICT (network, asset) DO NOTHING RETURNING network, asset, id) "
+                "SELECT network, asset, id FROM ins UNION ALL "
+                "SELECT x.network, x.asset, x.id FROM v JOIN transfer_asset x ON x.network = v.n AND x.asset = v.a",
+                flat,
+            )
+        found = {(str(n), str(a)): int(i) for n, a, i in cur.fetchall()}
+        if len(found) != len(wanted):  # PostgreSQL: committed by a concurrent writer after the snapshot
+            cur.execute(
+                f"SELECT network, asset, id FROM transfer_asset WHERE (network, asset) IN (VALUES {values})", flat
+            )
+            found = {(str(n), str(a)): int(i) for n, a, i in cur.fetchall()}
+        return found
     finally:
         cur.close()
 

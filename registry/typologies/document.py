@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from babel.numbers import format_decimal
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader
 from markupsafe import Markup
 
 from registry.typologies import catalogue
@@ -69,7 +69,7 @@ LABELS: dict[str, dict[Lang, str]] = {
     "action": {"en": "Action on a match: review", "ru": "Действие при совпадении: проверить (review)"},
 }
 
-_env = Environment(loader=PackageLoader("registry.typologies", "templates"), autoescape=select_autoescape(["html"]))
+_env = Environment(loader=PackageLoader("registry.typologies", "templates"), autoescape=True)
 
 
 def _num(x: float, lang: Lang) -> str:
@@ -88,7 +88,7 @@ def html(settings: TypologySettings, lang: Lang, now: datetime | None = None) ->
         }
         for t in catalogue.TYPOLOGIES
     ]
-    return _env.get_template("catalogue.html").render(
+    return _env.get_template("catalogue.html.j2").render(
         lang=lang,
         L={k: v[lang] for k, v in LABELS.items()},
         version=catalogue.CATALOGUE_VERSION,
@@ -98,6 +98,7 @@ def html(settings: TypologySettings, lang: Lang, now: datetime | None = None) ->
         min_transfers=LABELS["min_transfers"][lang].format(n=settings.typology_min_transfers),
         typologies=typologies,
         indicator_text={name: catalogue.INDICATOR_TEXT[name][lang] for name in INDICATORS},
+        ops={">=": "≥", "<=": "≤"},
     )
 
 

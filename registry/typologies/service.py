@@ -52,8 +52,8 @@ log = logging.getLogger("registry.typologies")
 
 @dataclass(frozen=True)
 class Findings:
-    """What one computation found: the flagged addresses' stored rows, their keys per typology, and the arrays
-    (for tests and the eval)."""
+    """What one computation found: the flagged addresses' stored rows and keys, and the arrays (the eval reads
+    the indicators of what it missed)."""
 
     indicators: Indicators
     matched: dict[str, np.ndarray[Any, Any]]
@@ -62,14 +62,6 @@ class Findings:
     matches: list[queries.MatchRow]
     seconds: float
     min_transfers: int = 1
-
-    def flagged(self, typology: str | None = None) -> set[str]:
-        """``family:address`` keys flagged (by ``typology``, or by any)."""
-        names = [typology] if typology else list(self.matched)
-        mask = np.zeros(self.indicators.n, dtype=bool)
-        for name in names:
-            mask |= self.matched[name]
-        return {self.keys[i] for i in np.flatnonzero(mask).tolist()}
 
 
 def params(settings: TypologySettings) -> Params:

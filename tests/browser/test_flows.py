@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import httpx
 from playwright.sync_api import BrowserContext, Page, expect
 from sqlmodel import select
 
@@ -163,8 +164,19 @@ def _seed_money_trail(console: Console) -> tuple[str, str, str, str]:
     return origin, hub, c, d
 
 
+def _list_through_the_api(console: Console, address: str, category: str) -> None:
+    inv = {"Authorization": f"Bearer {console.keys.create('investigator', holder='Graph Lister')}"}
+    sup = {"Authorization": f"Bearer {console.keys.create('supervisor', holder='Graph Approver')}"}
+    with httpx.Client(base_url=console.url, timeout=30) as c:
+        case = c.post("/v1/cases", json={"number": "AFM-GRAPH-1", "title": "graph"}, headers=inv).json()
+        body = {"address": address, "category": category, "confidence": 70, "legal_basis": "Art. 190"}
+        listing = c.post(f"/v1/cases/{case['id']}/listings", json=body, headers=inv).json()
+        assert c.post(f"/v1/listings/{listing['id']}/approve", headers=sup).status_code == 200
+
+
 def test_the_money_graph_expands_a_node_into_its_counterparties(page: Page, console: Console) -> None:
     origin, hub, c, d = _seed_money_trail(console)
+    _list_through_the_api(console, d, "fraud")
     inv = console.keys.create("investigator", holder="Nurlan Graph")
     sign_in(page, inv)
     page.goto(f"/console/addresses/eth/{origin}")
@@ -175,6 +187,10 @@ def test_the_money_graph_expands_a_node_into_its_counterparties(page: Page, cons
     expect(graph).to_have_attribute("data-nodes", "4")
     for address in (c, d):
         expect(page.locator(f"#graph-nodes li[data-address='{address}']")).to_have_count(1)
+    # coloured by what the registry knows: d is listed for fraud (a high-severity category), c is nothing
+    expect(page.locator(f"#graph-nodes li[data-address='{d}']")).to_have_attribute("data-kind", "high")
+    expect(page.locator(f"#graph-nodes li[data-address='{c}']")).to_have_attribute("data-kind", "other")
+    assert page.evaluate(f"window.moneyGraph.cy.getElementById('{d}').style('background-color')") == "rgb(211,47,47)"
     assert page.evaluate("window.moneyGraph.cy.edges().length") == 3
     # the counterparties' table (the page without JavaScript) shows the same first hop, in human units
     expect(page.locator(f"#counterparties tr[data-counterparty='{hub}']")).to_contain_text("5 ETH")

@@ -64,7 +64,7 @@ def test_a_website_answer_names_the_licence(app_client: TestClient) -> None:
 def test_each_client_has_its_own_rate_limit(
     settings: Settings, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("REGISTRY_CHECK_PER_MINUTE", "6")
+    monkeypatch.setenv("REGISTRY_CHECK_PER_MINUTE", "1")
     monkeypatch.setenv("REGISTRY_CHECK_BURST", "3")
     get_check_settings.cache_clear()
     try:

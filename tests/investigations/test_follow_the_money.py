@@ -72,6 +72,7 @@ def test_trace_forward_backward_and_paths(
     assert edges[(L, A)]["transfers"] == 2 and edges[(L, A)]["value"] == pytest.approx(18_000)
     assert edges[(B, C)]["share"] == pytest.approx(0.075, abs=1e-6) and edges[(B, C)]["hop_share"] == 0.25
     assert edges[(D, L)]["share"] == pytest.approx(D_SHARE, abs=1e-6)  # money back to the origin, where it stops
+    assert body["returned"] == pytest.approx(D_SHARE, abs=1e-6)
     for address, node in nodes.items():  # a node's share is what its edges bring in
         if address != L:
             brought = sum(e["share"] for e in body["edges"] if e["to"] == address)
@@ -85,6 +86,7 @@ def test_trace_forward_backward_and_paths(
     view = app_client.get(f"/v1/addresses/eth/{L}", headers=inv).json()
     out = {e["category"]: e for e in view["exposure"]["outgoing"]}
     assert out["mixer"]["share"] == pytest.approx(nodes[M]["share"], abs=1e-6)
+    assert out["fraud"]["share"] == pytest.approx(body["returned"], abs=1e-6)  # L is a fraud address itself
     # min_share and limit cut the answer, and say so.
     small = app_client.get(f"/v1/addresses/eth/{L}/trace?min_share=0.25&limit=3", headers=inv).json()
     assert [n["address"] for n in small["nodes"]] == [L, A, *sorted([C, G])[:1]]
@@ -194,6 +196,15 @@ def test_counterparties_totals_sort_pages_and_human_amounts(
     assert set(ex) == {A, B, X}
     entity = ex[X]["entity"]
     assert (entity["name"], entity["kind"], entity["licensed"]) == ("Licensed Exchange KZ", "exchange", True)
+
+    # An address nothing moved through: itself, no edges, nothing to rank; on any EVM network.
+    nobody = "0x" + "77" * 20
+    empty = app_client.get(f"/v1/addresses/bsc/{nobody}/trace", headers=inv).json()
+    assert [n["address"] for n in empty["nodes"]] == [nobody] and empty["edges"] == [] and empty["total"] == 0
+    assert empty["chain"] == "bsc"
+    assert app_client.get(f"/v1/addresses/bsc/{nobody}/destinations", headers=inv).json()["items"] == []
+    assert app_client.get(f"/v1/addresses/bsc/{nobody}/counterparties", headers=inv).json()["total"] == 0
+    assert by_address(app_client.get(f"/v1/addresses/bsc/{L}/counterparties", headers=inv).json()["items"])[A]
 
     # Who may follow the money: investigators and supervisors; banks and ISPs get 403; bad addresses a clear 422.
     urls = [

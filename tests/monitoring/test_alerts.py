@@ -1,5 +1,5 @@
 """Alerts from registry versions, on both databases: who gets one, for what, exactly once, and what it says; the
-pull API and the changes feed.
+pull API and the changes feed; the results the alert loop reads agree with the screening snapshot.
 
 The alert computation runs here in the test process (``service.process_version``, what the worker's loop calls),
 and delivery through ``send_endpoint`` to a real HTTP receiver that verifies the Standard Webhooks signature. Each
@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import Engine
 
 from registry.cases.service import expire_due
@@ -24,10 +24,15 @@ from registry.db.lease import holder_id
 from registry.errors import Conflict
 from registry.monitoring import queries, service
 from registry.monitoring.delivery import make_client, send_endpoint
+from registry.monitoring.diff import CLEAN, Interner, signatures
+from registry.monitoring.results import load_signatures
 from registry.monitoring.settings import MonitoringSettings
 from registry.monitoring.tables import Alert, MonitoringCursor
 from registry.scoring.rescore import rescore
 from registry.scoring.settings import ScoringSettings
+from registry.scoring.snapshot import load_exposure
+from registry.scoring.tables import AddressScore
+from registry.screening.snapshot import load_direct
 from tests.monitoring.helpers import Agency, bank, watch, webhook
 from tests.monitoring.receiver import Receiver
 from tests.scoring.factories import add_listing, add_transfers
@@ -144,9 +149,14 @@ def test_an_approval_alerts_the_watching_bank_signed_and_nobody_else_and_the_pul
         rb.stop()
 
 
-def test_rescoring_expiry_and_the_changes_feed(
-    client: TestClient, keys: Keys, engine: Engine, ms: MonitoringSettings
+def big(n: int) -> str:
+    return "0x" + f"{n:040x}"
+
+
+def test_rescoring_expiry_the_changes_feed_and_exactly_once(
+    client: TestClient, keys: Keys, engine: Engine, ms: MonitoringSettings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    _results_agree_with_the_screening_snapshot(engine)
     a = bank(keys, "Bank A")
     y, z, expiring, listed = evm(0x11), evm(0x12), evm(0x13), evm(0x14)
     watch(client, a, (y, "C-1"), (z, "C-2"), (expiring, "C-3"))
@@ -188,7 +198,7 @@ def test_rescoring_expiry_and_the_changes_feed(
     # an expiry (what the listings:expire job does once valid_until passed)
     time.sleep(max(0.0, (until - datetime.now(UTC)).total_seconds()) + 0.05)
     with session_scope(engine) as s:
-        assert expire_due(s) == 1
+        assert expire_due(s) >= 1  # ours, and one the first scenario left past its valid_until
     done, cache = service.process_version(engine, ms, cache)
     assert done.alerts == 1
     expired = pulled(client, a, after=alert["id"])
@@ -215,39 +225,90 @@ def test_rescoring_expiry_and_the_changes_feed(
     r = client.get("/v1/changes", params={"since": v0}, headers=a)
     assert r.status_code == 410 and r.json()["error"]["details"]["oldest"] == done.version
     assert client.get("/v1/changes", params={"since": 0}, headers=keys.headers("isp")).status_code == 403
+    _exactly_once(client, keys, engine, ms, monkeypatch)
 
 
-def test_exactly_once_a_crash_mid_version_and_two_concurrent_processings(
-    client: TestClient, keys: Keys, engine: Engine, ms: MonitoringSettings, monkeypatch: pytest.MonkeyPatch
+def _results_agree_with_the_screening_snapshot(engine: Engine) -> None:
+    """The alert loop reads results with the snapshot's rules on the snapshot's tables (``results.py``); the real
+    screening snapshot, built as an API worker builds it, is the reference on a registry holding every kind of
+    result. If either side changes its rules alone, this fails."""
+    now = datetime.now(UTC)
+    add_listing(engine, big(1), "fraud")
+    add_listing(engine, big(1), "sanctions")  # two categories: the worse one wins
+    add_listing(engine, big(2), "money_mule")
+    add_listing(engine, big(3), "fraud", valid_until=now - timedelta(seconds=1))  # expired, still "active"
+    add_listing(engine, big(4), "darknet_market", valid_until=now + timedelta(days=1))
+    add_listing(engine, big(5), "terrorist_financing", status="delisted")
+    add_listing(engine, "TNPeeaaFB7K9cmo4uQpcU32zGK8G1NYqeL", "sanctions", chain="tron", family="tron")
+    add_transfers(
+        engine, [(big(1), big(10), 5.0), (big(10), big(11), 5.0), (big(2), big(12), 1.0), (big(13), big(2), 9)]
+    )
+    rescore(engine, ScoringSettings(_env_file=None), "2026.1")  # type: ignore[call-arg]
+    with session_scope(engine) as s:  # stored scores the policy could give: one raising a listed address, one clean
+        s.execute(
+            insert(AddressScore),
+            [
+                {"family": "evm", "address": big(20), "risk_score": 0, "risk_level": "low", "action": "allow",
+                 "exposure": '{"incoming": [], "outgoing": []}', "run_id": 1},
+                {"family": "evm", "address": big(4), "risk_score": 95, "risk_level": "severe", "action": "block",
+                 "exposure": '{"incoming": [{"category": "ransomware", "share": 0.9, "min_hops": 1}], "outgoing": []}',
+                 "run_id": 1},
+            ],
+        )  # fmt: skip
+        state.bump(s, state.REGISTRY)
+
+    intern = Interner()
+    version, direct = load_direct(engine)
+    reference = signatures(load_exposure(engine, direct), intern)
+    got_version, got = load_signatures(engine, intern)
+    assert got_version == version
+    assert got == reference
+    assert f"evm:{big(3)}" not in got and f"evm:{big(5)}" not in got and f"evm:{big(20)}" not in got
+    assert got[f"evm:{big(4)}"][:3] == (95, "severe", "block")  # exposure raised the listing
+    assert got[f"evm:{big(10)}"] != CLEAN and got[f"evm:{big(10)}"][3] == "[]"  # exposed, not listed
+    assert len({id(v) for v in got.values()}) == len(set(got.values()))  # interned: one object per result
+
+
+def _exactly_once(
+    client: TestClient, keys: Keys, engine: Engine, ms: MonitoringSettings, m: pytest.MonkeyPatch
 ) -> None:
-    a, b = bank(keys, "Bank A"), bank(keys, "Bank B")
+    """A crash between the changes and the alerts keeps nothing of the version; two processings of one version
+    (a lease lost): one commits, the other is refused."""
+    d, e = bank(keys, "Bank D"), bank(keys, "Bank E")
     x, y = evm(0x21), evm(0x22)
-    watch(client, a, (x, "A-1"), (y, "A-2"))
-    watch(client, b, (x, "B-1"))
-    assert process(engine, ms).baseline
+    watch(client, d, (x, "D-1"), (y, "D-2"))
+    watch(client, e, (x, "E-1"))
+    process(engine, ms)
     add_listing(engine, x, "fraud")
+
+    def counts() -> tuple[int, int]:
+        with session_scope(engine) as s:
+            return (
+                s.execute(select(func.count()).select_from(MonitoringCursor)).scalar_one(),
+                s.execute(text("SELECT count(*) FROM monitoring_change")).scalar_one(),
+            )
+
+    before = counts()
 
     def boom(*args: Any, **kw: Any) -> int:
         raise RuntimeError("worker killed between the changes and the alerts")
 
-    with monkeypatch.context() as m:
-        m.setattr(queries, "insert_alerts", boom)
+    with m.context() as patched:
+        patched.setattr(queries, "insert_alerts", boom)
         with pytest.raises(RuntimeError):
             process(engine, ms)
-    with session_scope(engine) as s:  # nothing of the version was kept: the transaction was one
-        assert s.execute(select(func.count()).select_from(MonitoringCursor)).scalar_one() == 1
-        assert s.execute(text("SELECT count(*) FROM monitoring_change")).scalar_one() == 0
+    assert counts() == before  # nothing of the version was kept: the transaction was one
     assert process(engine, ms).alerts == 2
     assert process(engine, ms).version is None
-    assert sorted(x_.bank for x_ in alerts(engine)) == ["Bank A", "Bank B"]
+    assert sorted(x_.bank for x_ in alerts(engine) if x_.address == x) == ["Bank D", "Bank E"]
 
     # two workers processing the same version at once (a lease lost): one commits, the other is refused
     add_listing(engine, y, "sanctions")
     barrier = threading.Barrier(2)
     outcomes: list[str] = []
 
-    def build(e: Engine) -> Any:
-        out = service.build_snapshot(e)
+    def build(e: Engine, intern: Interner) -> Any:
+        out = load_signatures(e, intern)
         barrier.wait(timeout=10)
         return out
 

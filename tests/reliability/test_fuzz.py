@@ -77,9 +77,11 @@ class _Errors(logging.Handler):
 
 
 @pytest.fixture
-def fuzz_app(db_url: str, engine: Engine) -> Iterator[dict[str, Any]]:
+def fuzz_app(db_url: str, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     keys = Keys(engine)
     headers = {role: keys.headers(role) for role in ROLES}
+    # GET /v1/alerts?wait= holds a request up to this long (a long poll): not 30 s per example of the budget
+    monkeypatch.setenv("REGISTRY_MONITORING_PULL_MAX_WAIT_SECONDS", "0.2")
     app = create_app(
         Settings(database_url=db_url, key_pepper=PEPPER, rate_limit_per_second=1e6, rate_limit_burst=1e6), engine
     )

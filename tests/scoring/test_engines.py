@@ -1,16 +1,18 @@
 """The sparse and the Spark engine compute the same exposure: shares to 1e-9 and the same minimum hop counts.
 
-One random graph per database (seeded), rich enough to exercise every rule at once: cycles, two EVM networks sharing
-one address space beside a Tron component, listed addresses in the middle of flows (they block), one address listed
-under two categories, licensed services' addresses (they block), dust, zero values, self-transfers, an unpriced
-token, several assets at different prices, three categories; both methods, both directions. Spark runs in local
-mode, one session for the module (its start-up is most of the cost): on PostgreSQL it reads the transfer table over
-JDBC, on SQLite the Parquet files of ``registry export transfers``.
+Random graphs (seeded), rich enough to exercise every rule at once: cycles, two EVM networks sharing one address
+space beside a Tron component, listed addresses in the middle of flows (they block), one address listed under two
+categories, licensed services' addresses (they block), dust, zero values, self-transfers, an unpriced token, several
+assets at different prices, three categories; both methods, both directions, the raw exposures compared. Spark runs
+in local mode, one session for the module (its start-up is most of the cost): on PostgreSQL it reads the transfer
+table over JDBC; on SQLite a whole rescoring reads the Parquet files of ``registry export transfers`` and must store
+what the sparse engine stored. The Parquet export and its command are tested here too.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -25,7 +27,7 @@ from sqlalchemy.engine import Engine
 
 from chains.types import Transfer
 from registry.db import state
-from registry.db.engine import read_only, session_scope
+from registry.db.engine import make_engine, read_only, session_scope
 from registry.scoring import queries
 from registry.scoring.engines.base import Exposed, SeedIds, engine_for
 from registry.scoring.engines.parquet import export_transfers
@@ -128,12 +130,16 @@ def assert_same(sparse: Exposed, spark: Exposed, what: str) -> None:
     assert [k for k in a if a[k][1] != b[k][1]] == [], what
 
 
-def test_engines_agree_on_a_random_graph(engine: Engine, spark_base: ScoringSettings, tmp_path: Path) -> None:
-    random_graph(engine, seed=17 if engine.dialect.name == "sqlite" else 29)
+PG_ONLY = pytest.mark.parametrize("db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+"""Each Spark run costs seconds of local-mode overhead (jobs, stages, a JVM warming up), so each database gets the
+runs that only it can: PostgreSQL the JDBC read, SQLite the Parquet read."""
+
+
+@PG_ONLY
+def test_engines_agree_on_a_random_graph(engine: Engine, spark_base: ScoringSettings) -> None:
+    random_graph(engine, seed=29)
     base = spark_base.model_copy(update={"scoring_min_share": 0.0})
-    if engine.dialect.name == "sqlite":  # no JDBC driver for SQLite: the cluster reads the export
-        export_transfers(engine, tmp_path / "export")
-        base = base.model_copy(update={"spark_source": "parquet", "spark_parquet": str(tmp_path / "export")})
     seeds = seeds_of(engine)
     assert len(seeds.categories) == 3 and len(seeds.licensed) == 3
     sparse, spark = SparseEngine(), engine_for(base)
@@ -143,12 +149,8 @@ def test_engines_agree_on_a_random_graph(engine: Engine, spark_base: ScoringSett
         # Self-transfers, zero values, dust and the unpriced token are not counted by either.
         assert g_sparse.transfers == g_spark.transfers == 260 + 10 + 60 - _dropped(engine, base)
         assert g_sparse.addresses == g_spark.addresses
-        # Each Spark run costs seconds of local-mode overhead: on PostgreSQL (JDBC) every method and direction, on
-        # SQLite (Parquet) one of each.
-        cases = [("haircut", "incoming"), ("haircut", "outgoing"), ("poison", "incoming"), ("poison", "outgoing")]
-        if engine.dialect.name == "sqlite":
-            cases = [("haircut", "incoming"), ("poison", "outgoing")]
-        for method, direction in cases:
+        for method, direction in [("haircut", "incoming"), ("haircut", "outgoing"), ("poison", "incoming"),
+                                  ("poison", "outgoing")]:  # fmt: skip
             settings = base.model_copy(update={"scoring_method": method})
             a = sparse.exposure(g_sparse, seeds, direction, settings)
             assert_same(a, spark.exposure(g_spark, seeds, direction, settings), f"{method} {direction}")
@@ -176,17 +178,20 @@ def _dropped(engine: Engine, settings: ScoringSettings) -> int:
     return 260 + 10 + 60 - counted
 
 
-def test_rescoring_on_spark_stores_what_the_sparse_engine_stores(
+@SQLITE_ONLY
+def test_rescoring_on_spark_from_parquet_stores_what_the_sparse_engine_stores(
     engine: Engine, spark_base: ScoringSettings, tmp_path: Path
 ) -> None:
-    if engine.dialect.name == "sqlite":
-        pytest.skip("the end-to-end run on JDBC covers the write-back; SQLite's Parquet path is covered above")
+    """The whole rescoring with REGISTRY_SCORING_ENGINE=spark, reading the Parquet export (SQLite has no JDBC
+    driver here): the same scores, actions and exposure text as the sparse engine stored, and the run says which
+    engine ran."""
     random_graph(engine, seed=5)
     sparse = ScoringSettings(_env_file=None)
     rescore(engine, sparse, "t1")
     with engine.connect() as c:
         expected = c.execute(text("SELECT family, address, risk_score, action, exposure FROM address_score")).all()
-    spark = spark_base.model_copy(update={"scoring_min_share": sparse.scoring_min_share})
+    export_transfers(engine, tmp_path / "export")
+    spark = spark_base.model_copy(update={"spark_source": "auto", "spark_parquet": str(tmp_path / "export")})
     summary = rescore(engine, spark, "t1")
     with engine.connect() as c:
         got = c.execute(text("SELECT family, address, risk_score, action, exposure FROM address_score")).all()
@@ -217,10 +222,13 @@ def test_export_writes_the_store_with_its_dictionaries(engine: Engine, tmp_path:
     assert export_transfers(engine, out, replace=True).transfers == count
 
 
-def test_export_command_writes_parquet_and_refuses_a_full_directory(
-    db_url: str, engine: Engine, tmp_path: Path
-) -> None:
+def test_export_command_writes_parquet_and_refuses_a_full_directory(sqlite_template: Path, tmp_path: Path) -> None:
+    """As an operator runs it (a real process; SQLite: the export itself is tested on both databases above)."""
+    shutil.copy(sqlite_template, tmp_path / "registry.sqlite3")
+    db_url = f"sqlite:///{tmp_path / 'registry.sqlite3'}"
+    engine = make_engine(db_url)
     add_transfers(engine, [(addr(1), addr(2), 1), (addr(2), addr(3), 2)])  # a plain INSERT: ids assigned on export
+    engine.dispose()
     env = {**os.environ, "REGISTRY_DATABASE_URL": db_url, "REGISTRY_KEY_PEPPER": PEPPER, "COLUMNS": "120"}
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -234,4 +242,3 @@ def test_export_command_writes_parquet_and_refuses_a_full_directory(
     assert table.column("from_id").null_count == 0 and table.num_rows == 2
     r = run("--format", "parquet", str(tmp_path / "out"))
     assert r.returncode == 2 and "not empty" in r.stderr and "--replace" in r.stderr
-    assert run("--format", "csv", str(tmp_path / "other")).returncode == 2

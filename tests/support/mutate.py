@@ -5,8 +5,9 @@ are ``[tool.mutmut]`` in ``pyproject.toml``: the files it mutates (``only_mutate
 (``pytest_add_cli_args_test_selection``: each group's own test files, never the whole suite). mutmut copies the
 code into ``mutants/`` (git-ignored), runs the selected tests once to learn which test runs which function, then
 runs every mutant against only the tests that run its function. A group still running after
-``MUTATE_MINUTES`` (15) minutes is stopped and reported with what it finished: the results of every mutant tried
-are kept in ``mutants/`` and the next run continues where it stopped.
+``MUTATE_MINUTES`` (15) minutes is stopped and reported with what it finished. A run starts from a fresh copy
+(mutmut never refreshes the files it does not mutate, and the tests run against that copy); ``MUTATE_RESUME=1``
+keeps ``mutants/`` and its results and continues where the last run stopped.
 
 The PostgreSQL half of the tests is left out (``REGISTRY_TEST_POSTGRES_URL`` unset): a mutant in these modules
 behaves the same on both databases, and the second database would double the time. Run it under ``nice``
@@ -16,6 +17,7 @@ behaves the same on both databases, and the second database would double the tim
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -91,6 +93,8 @@ def main(argv: list[str]) -> int:
         print(f"no such group: {', '.join(unknown)}; one of: {', '.join(GROUPS)}")
         return 2
     limit = float(os.environ.get("MUTATE_MINUTES", "15")) * 60
+    if os.environ.get("MUTATE_RESUME", "") in ("", "0"):
+        shutil.rmtree(ROOT / "mutants", ignore_errors=True)
     for group in wanted:
         modules = GROUPS[group]
         print(f"\n== {group}: {', '.join(modules)}", flush=True)

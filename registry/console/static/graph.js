@@ -173,7 +173,7 @@
       li.dataset.kind = d.kind;
       var text = document.createElement("span");
       text.className = "mono";
-      text.textContent = d.address + " · " + d.hop;
+      text.textContent = d.address + " · " + d.hop + (d.listed.length ? " · " + names(d.listed).join(", ") : "");
       li.appendChild(text);
       var exp = document.createElement("button");
       exp.type = "button";

@@ -53,10 +53,14 @@ def session(settings: ScoringSettings) -> SparkSession:
     """The process's Spark session (created on first use; later calls get the same one)."""
     with _lock:
         builder: Any = SparkSession.builder.appName("registry-scoring")
-        if settings.spark_master.startswith("sc://"):
-            builder = builder.remote(settings.spark_master)
+        master = settings.spark_master
+        if master.startswith("sc://"):
+            builder = builder.remote(master)
         else:
-            builder = builder.master(settings.spark_master).config("spark.ui.enabled", "false")
+            if master:  # empty: what spark-submit or spark-defaults.conf say
+                builder = builder.master(master)
+            if master.startswith("local"):
+                builder = builder.config("spark.ui.enabled", "false")
             if settings.spark_jdbc_jar and Path(settings.spark_jdbc_jar).exists():
                 builder = builder.config("spark.jars", settings.spark_jdbc_jar)
         builder = builder.config("spark.sql.shuffle.partitions", str(settings.spark_shuffle_partitions))
@@ -164,7 +168,9 @@ class SparkEngine:
             F.col("dst" if direction == "incoming" else "src").alias("to_node"),
             (F.col("w") * (F.lit(1.0) / total)).alias("p"),
         )
-        trans = trans.cache()
+        # Hash-partitioned by the node taint leaves from and cached: every hop's join finds the big side in place and
+        # shuffles only the increment.
+        trans = trans.repartition(settings.spark_shuffle_partitions, "from_node").cache()
         pairs = sorted({(int(c), int(n)) for c, n in zip(seeds.cats.tolist(), seeds.nodes.tolist(), strict=True)})
         seed_df = spark.createDataFrame(pairs, "cat int, node long")
         blocked = spark.createDataFrame([(int(b),) for b in seeds.blocked().tolist()], "node long")
