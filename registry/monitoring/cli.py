@@ -28,7 +28,8 @@ def status() -> None:
     engine = get_engine(get_settings().effective_database_url)
     with session_scope(engine) as s:
         summary = service.summary(s)
-    typer.echo(f"last processed registry version: {summary['last_processed_version'] or 'none yet'}")
+    last = summary["last_processed_version"]
+    typer.echo(f"last processed registry version: {'none yet' if last is None else last}")
     typer.echo(f"{'bank':<40} {'watched':>10} {'alerts':>8} {'pending':>8} {'delivered':>10} {'dead':>6} {'pull':>6}")
     for b in summary["banks"]:
         typer.echo(

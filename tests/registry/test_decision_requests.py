@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from registry.audit.tables import AuditEvent
-from registry.auth.persons import FourEyesViolation, require_person, require_second_person
+from registry.auth.persons import FourEyesViolation, check_holder, require_person, require_second_person
 from registry.auth.service import Principal
 from registry.auth.tables import Role
 from registry.decisions import service
@@ -54,6 +54,7 @@ def test_a_request_its_confirmation_and_a_cancellation_are_audited_in_full(engin
             "decided_holder": None,
         }
         (confirmed,) = _events(s, "confirm.listing.delist")
+        assert (confirmed.entity_type, confirmed.entity_id) == ("decision_request", str(req.id))
         assert confirmed.after is not None and confirmed.actor_id == "12"
         assert {k: confirmed.after[k] for k in ("status", "requested_holder", "decided_holder")} == {
             "status": "confirmed",
@@ -61,6 +62,7 @@ def test_a_request_its_confirmation_and_a_cancellation_are_audited_in_full(engin
             "decided_holder": "bob",
         }
         (cancelled,) = _events(s, "cancel.domain.delist")
+        assert (cancelled.entity_type, cancelled.entity_id) == ("decision_request", str(other.id))
         assert cancelled.after is not None and cancelled.after["status"] == "cancelled"
         assert cancelled.after["decided_holder"] == "alice" and _events(s, "confirm.domain.delist") == []
         s.refresh(req)
@@ -152,4 +154,18 @@ def test_confirming_ones_own_request_is_refused_naming_the_kind(engine: Engine) 
         assert "domain.delist" in anonymous.value.message
         with pytest.raises(FourEyesViolation) as cancel_anonymous:
             service.cancel(s, req.id, nameless, "r")
-        assert "cancelling a request" in cancel_anonymous.value.message
+        assert cancel_anonymous.value.message == (
+            "four eyes: cancelling a request needs a key that names its holder (keys create --holder)"
+        )
+
+
+def test_a_key_holder_must_be_a_name() -> None:
+    assert check_holder("  Saule  Timur ") == "saule timur"
+    for blank in ("", "   ", "\t"):
+        with pytest.raises(InvalidInput) as empty:
+            check_holder(blank)
+        assert empty.value.message == "the holder's name is empty"
+    with pytest.raises(InvalidInput) as long:
+        check_holder("x" * 201)
+    assert long.value.message == "the holder's name is longer than 200 characters"
+    assert check_holder("x" * 200) == "x" * 200

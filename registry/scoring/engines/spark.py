@@ -30,6 +30,7 @@ The session is created once per process (``SparkSession.builder.getOrCreate``): 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,7 @@ from registry.db.engine import read_only
 from registry.errors import InvalidInput
 from registry.scoring import queries
 from registry.scoring.engines.base import Exposed, Loaded, SeedIds
-from registry.scoring.propagate import Direction
+from registry.scoring.propagate import Direction, IntArray
 from registry.scoring.settings import ScoringSettings
 from registry.scoring.valuation import unknown_unit_price
 
@@ -81,6 +82,20 @@ def jdbc_target(db: Engine, settings: ScoringSettings) -> tuple[str, dict[str, s
     if settings.spark_jdbc_url:
         return settings.spark_jdbc_url, props
     return f"jdbc:postgresql://{url.host or 'localhost'}:{url.port or 5432}/{url.database}", props
+
+
+INLINE_BLOCKED = 100_000
+"""Up to this many blocked addresses are filtered with an ``IN`` set compiled into the plan (no join, no extra job);
+more are dropped with a broadcast anti-join."""
+
+
+def _passing(spark: SparkSession, blocked: IntArray) -> Callable[[DataFrame], DataFrame]:
+    """The filter that drops blocked addresses (listed, licensed) from an increment before it moves on."""
+    ids = [int(b) for b in blocked.tolist()]
+    if len(ids) <= INLINE_BLOCKED:
+        return lambda df: df.where(~F.col("node").isin(ids)) if ids else df
+    table = F.broadcast(spark.createDataFrame([(b,) for b in ids], "node long"))
+    return lambda df: df.join(table, "node", "left_anti")
 
 
 class SparkEngine:
@@ -168,40 +183,40 @@ class SparkEngine:
             F.col("dst" if direction == "incoming" else "src").alias("to_node"),
             (F.col("w") * (F.lit(1.0) / total)).alias("p"),
         )
-        # Hash-partitioned by the node taint leaves from and cached: every hop's join finds the big side in place and
-        # shuffles only the increment.
-        trans = trans.repartition(settings.spark_shuffle_partitions, "from_node").cache()
+        # Hash-partitioned by the node taint leaves from and cached. Every increment is hash-partitioned by its node
+        # too (before its aggregation, which that partitioning already satisfies), so each hop's join finds both
+        # sides in place: one shuffle per hop, of the increment only.
+        parts = settings.spark_shuffle_partitions
+        trans = trans.repartition(parts, "from_node").cache()
         pairs = sorted({(int(c), int(n)) for c, n in zip(seeds.cats.tolist(), seeds.nodes.tolist(), strict=True)})
-        seed_df = spark.createDataFrame(pairs, "cat int, node long")
-        blocked = spark.createDataFrame([(int(b),) for b in seeds.blocked().tolist()], "node long")
-        poison = settings.scoring_method == "poison"
+        step = spark.createDataFrame(pairs, "cat int, node long").withColumn("x", F.lit(1.0)).repartition(parts, "node")
+        passing = _passing(spark, seeds.blocked())
         cached: list[DataFrame] = [trans]
         steps: list[DataFrame] = []
-        step = seed_df.withColumn("x", F.lit(1.0))
-        reached: DataFrame | None = None
         for hop in range(1, settings.scoring_max_hops + 1):
-            frontier = step if hop == 1 else step.join(F.broadcast(blocked), "node", "left_anti")
+            frontier = step if hop == 1 else passing(step)  # listed and licensed addresses pass nothing on
             step = (
                 frontier.join(trans, frontier["node"] == trans["from_node"])
-                .groupBy("cat", F.col("to_node").alias("node"))
-                .agg(F.sum(F.col("x") * F.col("p")).alias("x"))
+                .select("cat", F.col("to_node").alias("node"), (F.col("x") * F.col("p")).alias("x"))
+                .repartition(parts, "node")
+                .groupBy("node", "cat")
+                .agg(F.sum("x").alias("x"))
                 .where(F.col("x") > 0)
+                .cache()
             )
-            if poison:
-                if reached is not None:
-                    step = step.join(reached, ["cat", "node"], "left_anti")
-                step = step.select("cat", "node", F.lit(1.0).alias("x"))
-            step = step.cache()
             cached.append(step)
-            if poison:
-                reached = step.select("cat", "node") if reached is None else reached.union(step.select("cat", "node"))
             steps.append(step.withColumn("hop", F.lit(hop)))
         together = steps[0]
-        for s in steps[1:]:
-            together = together.unionByName(s)
+        for more in steps[1:]:
+            together = together.unionByName(more)
+        # Poison is reachability: a pair is reached within H hops exactly when some walk of at most H hops (through
+        # passing addresses) carries a positive haircut term, and its first hop is the same; so both methods run the
+        # same iteration and poison counts every reached pair as 1. (The sparse engine walks only the newly reached
+        # frontier for poison; the reached pairs and hops are the same.)
+        share = F.lit(1.0) if settings.scoring_method == "poison" else F.least(F.sum("x"), F.lit(1.0))
         result = (
             together.groupBy("cat", "node")
-            .agg(F.least(F.sum("x"), F.lit(1.0)).alias("share"), F.min("hop").alias("hops"))
+            .agg(share.alias("share"), F.min("hop").alias("hops"))
             .where(F.col("share") > F.lit(float(settings.scoring_min_share)))
         )
         try:
