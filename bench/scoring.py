@@ -269,6 +269,17 @@ def _peak_mib() -> tuple[float, float]:
     return own, children
 
 
+def _jvm_peak_mib(gateway: Any) -> float:
+    """Peak resident memory of the Spark driver JVM (local mode: driver and executors), from /proc."""
+    proc = getattr(gateway, "proc", None)
+    if proc is None:
+        return float("nan")
+    for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def end_to_end(url: str, engine_name: str = "sparse", incremental: bool = True) -> dict[str, Any]:
     """One cold rescoring in this (fresh) process; then, with ``incremental``, a sync batch of
     ``NEW_TRANSFERS`` written through the store's writer and the rescoring after it."""
@@ -321,11 +332,12 @@ def end_to_end(url: str, engine_name: str = "sparse", incremental: bool = True) 
             warm_incremental=warm.incremental,
         )
     if engine_name == "spark":
+        from pyspark import SparkContext
+
         from registry.scoring.engines.spark import session
 
+        out["jvm_peak"] = _jvm_peak_mib(SparkContext._gateway)
         session(settings).stop()
-        time.sleep(1)
-        out["jvm_peak"] = _peak_mib()[1]
     engine.dispose()
     return out
 

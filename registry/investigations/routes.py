@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.engine import Engine
 
 from registry.errors import InvalidInput
-from registry.http.deps import CaseReaderKey, CtxDep, SessionDep
+from registry.http.deps import CaseReaderKey, CtxDep, InvestigatorKey, SessionDep
 from registry.http.params import RowId
 from registry.investigations import service
 from registry.investigations.models import (
@@ -121,7 +121,9 @@ def get_destinations(q: AskedDep, hops: Hops = 3, limit: Annotated[int, Query(ge
 @router.post(
     "/cases/{case_id}/candidates", operation_id="submit_candidates", response_model=CandidatesOut, status_code=201
 )
-def submit_candidates(body: CandidatesCreate, who: CaseReaderKey, session: SessionDep, case_id: RowId) -> CandidatesOut:
+def submit_candidates(
+    body: CandidatesCreate, who: InvestigatorKey, session: SessionDep, case_id: RowId
+) -> CandidatesOut:
     """Submit the wallets found by following the money as pending listings of the case, in one action (all or
     nothing, each audited); a second person approves them as any listing."""
     return CandidatesOut(listings=service.submit_candidates(session, case_id, body, who))

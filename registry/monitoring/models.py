@@ -4,7 +4,7 @@ the cases behind a listing (category and source only, as in a screening result);
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -182,23 +182,3 @@ class MonitoringSummary(BaseModel):
     banks: list[BankCounts]
     watched: int
     last_processed_version: int | None
-
-
-def inline_schema(model: type[BaseModel]) -> dict[str, Any]:
-    """A model's JSON schema with ``$defs`` inlined, for bodies declared through ``openapi_extra`` (the
-    watchlist routes read their bodies as streams, under the CSV limit, not through pydantic)."""
-    schema = model.model_json_schema()
-    defs = schema.pop("$defs", {})
-
-    def resolve(node: Any) -> Any:
-        if isinstance(node, dict):
-            ref = node.get("$ref")
-            if isinstance(ref, str) and ref.startswith("#/$defs/"):
-                return resolve(defs[ref.split("/")[-1]])
-            return {k: resolve(v) for k, v in node.items()}
-        if isinstance(node, list):
-            return [resolve(v) for v in node]
-        return node
-
-    out: dict[str, Any] = resolve(schema)
-    return out

@@ -31,6 +31,7 @@ from registry.http.deps import AppContext, BankKey, CtxDep, SessionDep, Slot, re
 from registry.http.errors import ErrorBody
 from registry.http.middleware import unstorable_in_json
 from registry.http.params import AfterId, PageLimit, RowId
+from registry.http.schemas import inline_schema
 from registry.monitoring import service, watchlist
 from registry.monitoring.delivery import fingerprint
 from registry.monitoring.models import (
@@ -51,7 +52,6 @@ from registry.monitoring.models import (
     WebhookPublic,
     WebhookRemoved,
     WebhookSecret,
-    inline_schema,
 )
 from registry.monitoring.settings import MonitoringSettings
 from registry.monitoring.tables import AlertStatus, WebhookEndpoint

@@ -48,6 +48,7 @@ STAGES = (
     "incoming exposure",
     "outgoing exposure",
     "policy",
+    "hooks",
     "store scores",
 )
 
@@ -107,18 +108,13 @@ def score_rows(
     levels = levels_for_scores(scores)
     incoming = _json_lists(cats, s_in, h_in)
     outgoing = _json_lists(cats, s_out, h_out)
-    families, addresses = zip(*keys, strict=True)
-    return list(
-        zip(
-            families,
-            addresses,
-            scores.tolist(),
-            [LEVELS[i] for i in levels.tolist()],
-            [ACTIONS[i] for i in actions.tolist()],
-            [f'{{"incoming":[{i}],"outgoing":[{o}]}}' for i, o in zip(incoming, outgoing, strict=True)],
-            strict=True,
+    # One pass building each stored row (a list per column zipped afterwards cost a third more at 10^5 rows).
+    return [
+        (family, address, score, LEVELS[level], ACTIONS[action], f'{{"incoming":[{i}],"outgoing":[{o}]}}')
+        for (family, address), score, level, action, i, o in zip(
+            keys, scores.tolist(), levels.tolist(), actions.tolist(), incoming, outgoing, strict=True
         )
-    )
+    ]
 
 
 def _matrix(nodes: IntArray, k: int, exposed: Exposed) -> tuple[NDArray[np.float64], NDArray[np.int8]]:
@@ -141,9 +137,10 @@ def _json_lists(cats: tuple[str, ...], share: NDArray[np.float64], hops: NDArray
     s = np.round(share[r, c], 6)
     order = np.lexsort((c, -s, r))  # categories are indexed in name order
     r, c, s = r[order], c[order], s[order]
+    heads = [f'{{"category":"{name}","share":' for name in cats]  # the constant parts, formatted once
+    tails = [f',"min_hops":{h}}}' for h in range(int(hops.max(initial=0)) + 1)]
     frags = [
-        f'{{"category":"{cats[ci]}","share":{si!r},"min_hops":{hi}}}'
-        for ci, si, hi in zip(c.tolist(), s.tolist(), hops[r, c].tolist(), strict=True)
+        heads[ci] + repr(si) + tails[hi] for ci, si, hi in zip(c.tolist(), s.tolist(), hops[r, c].tolist(), strict=True)
     ]
     bounds = np.searchsorted(r, np.arange(share.shape[0] + 1)).tolist()
     return [",".join(frags[bounds[i] : bounds[i + 1]]) for i in range(share.shape[0])]
@@ -229,6 +226,7 @@ def _rescore(engine: Engine, settings: ScoringSettings, run_id: int, progress: P
     rows = score_rows(keys, nodes, seeds.categories, exp_in, exp_out, settings)
     step("policy")
     writers = [hook(engine, settings) for hook in HOOKS]
+    step("hooks")  # timed apart: work other features do with every rescoring (typology indicators)
     expiries = [r.valid_until for r in listed if r.valid_until is not None]
     with session_scope(engine) as s:
         for write in writers:

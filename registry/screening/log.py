@@ -12,12 +12,12 @@ action)), so handing 10,000 rows over costs the request one append. The writer s
 (``orjson``, C) in one statement that the database unpacks itself (``json_each`` on SQLite, ``jsonb_array_elements``
 on PostgreSQL): no Python work per row, and on SQLite the whole insert runs inside one ``sqlite3_step``, during
 which the ``sqlite3`` module releases the GIL. Before, the writer built one parameter tuple (SQLite) or one
-``COPY`` row (PostgreSQL) per screening in Python, under the GIL the request path needs: measured with the mix of
-``bench/screening.py``, that took a third of a batch's server time. A separate writer process was measured too
-(rows pickled through a pipe): the request path paid the serialisation the writer thread now pays outside it, and
-nothing else got faster (``bench/screening.py``, README "Benchmarks"). Single screenings (segments under
-``BULK_ROWS`` rows) go as before, ``executemany`` on SQLite and ``COPY`` on PostgreSQL: a statement per
-one-row document would cost more than the row.
+``COPY`` row (PostgreSQL) per screening in Python, under the GIL the request path needs: with the first-sight mix of
+``bench/screening.py`` the writer took 5.5 of the 21 us of process CPU an address cost. A separate writer process
+was measured too (rows sent through a pipe as JSON): the request path paid the serialisation the writer thread now
+pays outside it, and nothing else got faster (README "Benchmarks"). Single screenings (segments under
+``BULK_ROWS`` rows) go as before, ``executemany`` on SQLite and ``COPY`` on PostgreSQL: a statement per one-row
+document would cost more than the row.
 
 What a crash (``kill -9``) loses is what the buffer holds plus the chunk being written. The writer used to send
 everything buffered as one ``executemany`` of up to 50,000 rows every interval, slower than a bank's batches arrive,

@@ -20,6 +20,7 @@ from chains.addresses import AddressError
 from registry.auth.tables import Role
 from registry.errors import InvalidAddress, InvalidInput, MalformedBody, PayloadTooLarge
 from registry.http.deps import AppContext, require
+from registry.http.schemas import inline_schema
 from registry.ops.observability import SCREENINGS_BY_LEVEL
 from registry.screening import service
 from registry.screening.models import (
@@ -27,7 +28,6 @@ from registry.screening.models import (
     BatchResponse,
     ScreeningResult,
     ScreenRequest,
-    inline_schema,
 )
 from registry.screening.policy import EXPOSURE_POLICY, ExposurePolicy
 from registry.screening.snapshot import Snapshot

@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from chains.addresses import AddressError, chain_family, normalize, normalize_many
+from chains.addresses import AddressError, normalize, normalize_many
 from registry.http import errors as http_errors
 from registry.screening.policy import ExposurePolicy, explain
 from registry.screening.snapshot import Snapshot
@@ -77,7 +77,7 @@ def first_sight(items: list[Any], start: int = 0) -> None:
     for address, found in zip(fresh, normalize_many(fresh), strict=True):
         if found is not None:
             chain, canonical = found
-            memo[address] = Checked(chain, chain_family(chain), canonical)
+            memo[address] = Checked(chain, chain, canonical)  # evm, tron or btc: each its own family
 
 
 _second: list[Any] = [-1, ""]
@@ -149,7 +149,7 @@ def screen_batch(
 ) -> tuple[bytes, int, list[LogRow]]:
     """The ``results`` array as JSON bytes (input order, per-item errors in place), its length, the log rows."""
     now = time.time()
-    end = tail(snap, policy_version, now)
+    end = tail(snap, policy_version, now) + b","
     fragment = snap.fragment if explain_with is None else explain_with
     parts: list[bytes] = []
     logged: list[LogRow] = []
@@ -166,7 +166,7 @@ def screen_batch(
                 c = memo.get(item)
             if type(c) is Checked:  # the common case: a bare address seen before
                 frag, verdict = fragment(c.key, now)
-                parts += (c.head, frag, end, b",")
+                parts += (c.head, frag, end)
                 logged.append((c.chain, c.address, *verdict))
                 continue
             address, chain = item, None
@@ -208,7 +208,7 @@ def screen_batch(
             parts += (item_error(i, address, chain, "invalid_address", e.reason, e.message), b",")
             continue
         frag, verdict = fragment(c.key, now)
-        parts += (c.head, frag, end, b",")
+        parts += (c.head, frag, end)
         logged.append((c.chain, c.address, *verdict))
     joined = b"".join(parts)
     return b"[" + joined[:-1] + b"]" if joined else b"[]", len(items), logged

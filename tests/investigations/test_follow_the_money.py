@@ -218,6 +218,8 @@ def test_counterparties_totals_sort_pages_and_human_amounts(
         for u in urls:
             assert app_client.get(u, headers=h).status_code == 403, (role, u)
         assert app_client.post("/v1/cases/1/candidates", json={}, headers=h).status_code == 403
+    # submitting is an investigator's act (as a listing is); supervisors approve
+    assert app_client.post("/v1/cases/1/candidates", json={}, headers=keys.headers("supervisor")).status_code == 403
     for u in urls:
         bad = app_client.get(u.replace(L, "0x52908400098527886E0F7030069857D2E4169Ee7"), headers=inv)
         assert bad.status_code == 422 and bad.json()["error"]["details"]["reason"] == "checksum", u
@@ -271,14 +273,15 @@ def test_where_did_it_go_and_list_the_candidates(
     assert listings[0]["submitted_holder"] == "aigerim investigator" and L in listings[0]["evidence_note"]
     again = app_client.post(f"/v1/cases/{case['id']}/candidates", json=body, headers=inv)
     assert again.status_code == 409  # already pending in this case
-    # A supervisor who submits candidates cannot approve them; another one can.
-    own = app_client.post(
-        f"/v1/cases/{case['id']}/candidates", json={**body, "addresses": [G], "confidence": "operational_information"},
-        headers=sup1,
-    )  # fmt: skip
+    # Only investigators submit (supervisors decide); the submitter holding a supervisor key too cannot approve
+    # what they submitted (the holder compared normalised); another supervisor can.
+    more = {**body, "addresses": [G], "confidence": "operational_information"}
+    assert app_client.post(f"/v1/cases/{case['id']}/candidates", json=more, headers=sup1).status_code == 403
+    own = app_client.post(f"/v1/cases/{case['id']}/candidates", json=more, headers=inv)
     assert own.status_code == 201 and own.json()["listings"][0]["confidence"] == 40
     gid = own.json()["listings"][0]["id"]
-    refused = app_client.post(f"/v1/listings/{gid}/approve", json={}, headers=sup1)
+    same_person = keys.headers("supervisor", holder="  AIGERIM   Investigator")
+    refused = app_client.post(f"/v1/listings/{gid}/approve", json={}, headers=same_person)
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "four_eyes"
     assert app_client.post(f"/v1/listings/{gid}/approve", json={}, headers=sup2).status_code == 200
     assert app_client.post(f"/v1/listings/{listings[0]['id']}/approve", json={}, headers=sup1).status_code == 200

@@ -71,7 +71,7 @@ def test_a_request_its_confirmation_and_a_cancellation_are_audited_in_full(engin
         assert (other.decision_note, other.decided_holder, other.status) == ("no licence found", "alice", "cancelled")
 
 
-def test_only_a_pending_request_of_the_same_kind_blocks_a_new_one(engine: Engine) -> None:
+def _only_a_pending_request_of_the_same_kind_blocks_a_new_one(engine: Engine) -> None:
     with Session(engine) as s:
         first = service.open_request(s, "listing.delist", "listing:9", "first", ALICE)
         s.commit()
@@ -89,17 +89,18 @@ def test_only_a_pending_request_of_the_same_kind_blocks_a_new_one(engine: Engine
         assert service.pending_for(s, "listing.relist", "listing:9") == other_kind
 
 
-def test_the_queue_pages_by_id_and_refuses_an_unknown_status(engine: Engine) -> None:
+def _the_queue_pages_by_id_and_refuses_an_unknown_status(engine: Engine) -> None:
     with Session(engine) as s:
+        before = max((r.id for r in service.list_requests(s, None, 0, 1_000)), default=0)
         ids = []
         for n in range(5):
-            ids.append(service.open_request(s, "listing.delist", f"listing:{n}", "r", ALICE).id)
+            ids.append(service.open_request(s, "listing.delist", f"queue:{n}", "r", ALICE).id)
             s.commit()
         service.cancel(s, ids[1], ALICE, "withdrawn")
-        assert [r.id for r in service.list_requests(s, None, 0, 100)] == ids
+        assert [r.id for r in service.list_requests(s, None, before, 100)] == ids
         assert [r.id for r in service.list_requests(s, None, ids[1], 2)] == ids[2:4]
-        assert [r.id for r in service.list_requests(s, "pending", 0, 100)] == [ids[0], *ids[2:]]
-        assert [r.id for r in service.list_requests(s, RequestStatus.cancelled.value, 0, 100)] == [ids[1]]
+        assert [r.id for r in service.list_requests(s, "pending", before, 100)] == [ids[0], *ids[2:]]
+        assert [r.id for r in service.list_requests(s, RequestStatus.cancelled.value, before, 100)] == [ids[1]]
         with pytest.raises(InvalidInput) as bad:
             service.list_requests(s, "done", 0, 100)
         assert "'done'" in bad.value.message and "pending, confirmed, cancelled" in bad.value.message
@@ -108,7 +109,7 @@ def test_the_queue_pages_by_id_and_refuses_an_unknown_status(engine: Engine) -> 
         assert "999999" in missing.value.message
 
 
-def test_a_finished_request_cannot_be_decided_again(engine: Engine) -> None:
+def _a_finished_request_cannot_be_decided_again(engine: Engine) -> None:
     with Session(engine) as s:
         req = service.open_request(s, "listing.delist", "listing:3", "r", ALICE)
         s.commit()
@@ -141,7 +142,7 @@ def test_the_four_eyes_refusal_names_the_person_and_the_decision() -> None:
     assert "cancelling a request" in no_holder.value.message
 
 
-def test_confirming_ones_own_request_is_refused_naming_the_kind(engine: Engine) -> None:
+def _confirming_ones_own_request_is_refused_naming_the_kind(engine: Engine) -> None:
     with Session(engine) as s:
         req = service.open_request(s, "listing.delist", "listing:4", "r", ALICE)
         s.commit()
@@ -169,3 +170,11 @@ def test_a_key_holder_must_be_a_name() -> None:
         check_holder("x" * 201)
     assert long.value.message == "the holder's name is longer than 200 characters"
     assert check_holder("x" * 200) == "x" * 200
+
+
+def test_the_rules_of_a_request_and_of_the_queue(engine: Engine) -> None:
+    """One test (one database per backend) for four checks that share nothing but the database."""
+    _only_a_pending_request_of_the_same_kind_blocks_a_new_one(engine)
+    _the_queue_pages_by_id_and_refuses_an_unknown_status(engine)
+    _a_finished_request_cannot_be_decided_again(engine)
+    _confirming_ones_own_request_is_refused_naming_the_kind(engine)

@@ -43,7 +43,7 @@ from registry.db.engine import read_only
 from registry.errors import InvalidInput
 from registry.scoring import queries
 from registry.scoring.engines.base import Exposed, Loaded, SeedIds
-from registry.scoring.propagate import Direction, IntArray
+from registry.scoring.propagate import Direction, IntArray, Method
 from registry.scoring.settings import ScoringSettings
 from registry.scoring.valuation import unknown_unit_price
 
@@ -168,10 +168,22 @@ class SparkEngine:
         return Loaded(int(counted), int(addresses), False, None, edges)
 
     def exposure(self, loaded: Loaded, seeds: SeedIds, direction: Direction, settings: ScoringSettings) -> Exposed:
+        method = settings.scoring_method
+        return self.exposures(loaded, seeds, direction, settings, (method,))[method]
+
+    def exposures(
+        self,
+        loaded: Loaded,
+        seeds: SeedIds,
+        direction: Direction,
+        settings: ScoringSettings,
+        methods: tuple[Method, ...] = ("haircut", "poison"),
+    ) -> dict[Method, Exposed]:
+        """One direction's exposure by each of ``methods`` from one iteration (see poison below)."""
         edges: DataFrame = loaded.handle
         spark = edges.sparkSession
         if len(seeds.nodes) == 0 or loaded.transfers == 0:
-            return Exposed.empty()
+            return dict.fromkeys(methods, Exposed.empty())
         # Incoming: taint moves with the money, P(v <- u) = W(u, v) / total received by v. Outgoing: against it,
         # from a listed receiver back to the sender, P(u <- v) = W(u, v) / total sent by u.
         # The total per receiver (sender) as a window over the edges: one shuffle, where a grouped total joined back
@@ -213,26 +225,24 @@ class SparkEngine:
         # passing addresses) carries a positive haircut term, and its first hop is the same; so both methods run the
         # same iteration and poison counts every reached pair as 1. (The sparse engine walks only the newly reached
         # frontier for poison; the reached pairs and hops are the same.)
-        share = F.lit(1.0) if settings.scoring_method == "poison" else F.least(F.sum("x"), F.lit(1.0))
-        result = (
-            together.groupBy("cat", "node")
-            .agg(share.alias("share"), F.min("hop").alias("hops"))
-            .where(F.col("share") > F.lit(float(settings.scoring_min_share)))
-        )
+        result = together.groupBy("cat", "node").agg(F.sum("x").alias("x"), F.min("hop").alias("hops"))
         try:
             table = result.toArrow()
         finally:
             for df in cached:
                 df.unpersist()
-        if table.num_rows == 0:
-            return Exposed.empty()
-        order = np.lexsort((table.column("node").to_numpy(), table.column("cat").to_numpy()))
-        return Exposed(
-            table.column("cat").to_numpy().astype(np.int64)[order],
-            table.column("node").to_numpy().astype(np.int64)[order],
-            table.column("share").to_numpy().astype(np.float64)[order],
-            table.column("hops").to_numpy().astype(np.int8)[order],
-        )
+        cat = table.column("cat").to_numpy().astype(np.int64)
+        node = table.column("node").to_numpy().astype(np.int64)
+        order = np.lexsort((node, cat))
+        cat, node = cat[order], node[order]
+        total = table.column("x").to_numpy().astype(np.float64)[order]
+        hops = table.column("hops").to_numpy().astype(np.int8)[order]
+        out: dict[Method, Exposed] = {}
+        for method in methods:
+            share = np.ones_like(total) if method == "poison" else np.minimum(total, 1.0)
+            keep = share > settings.scoring_min_share
+            out[method] = Exposed(cat[keep], node[keep], share[keep], hops[keep])
+        return out
 
     def release(self, loaded: Loaded) -> None:
         edges: DataFrame = loaded.handle
