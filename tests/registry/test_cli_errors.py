@@ -35,7 +35,10 @@ def _one_error_line(err: str) -> str:
 def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
     monkeypatch.setenv("REGISTRY_KEY_PEPPER", PEPPER)
     monkeypatch.setenv("REGISTRY_VAR_DIR", str(tmp_path / "var"))
-    monkeypatch.delenv("REGISTRY_DEBUG", raising=False)
+    # Set, then deleted: monkeypatch then restores the variable's absence at teardown, also after `--debug` (which
+    # sets it in this process) — a leaked REGISTRY_DEBUG=1 turned later tests' exit codes 2 into 1.
+    monkeypatch.setenv("REGISTRY_DEBUG", "")
+    monkeypatch.delenv("REGISTRY_DEBUG")
     return monkeypatch
 
 
