@@ -11,12 +11,17 @@ import sys
 import tempfile
 import textwrap
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 ROOT = Path(__file__).resolve().parent.parent
 PEPPER = "bench-pepper-0123456789abcdef0123456789abcdef"
@@ -297,6 +302,35 @@ def start_registry_server(db_url: str, env: dict[str, str] | None = None, *, row
 def scratch_sqlite() -> str:
     path = Path(tempfile.mkdtemp(prefix="bench-db-")) / "bench.sqlite3"
     return f"sqlite:///{path}"
+
+
+@contextmanager
+def scratch_postgres(prefix: str) -> Iterator[Engine | None]:
+    """A migrated scratch database on the server of ``REGISTRY_TEST_POSTGRES_URL`` (``make bench`` sets it), or None;
+    dropped afterwards (only the one it created)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from registry.db.engine import make_engine
+    from registry.db.migrate import upgrade
+
+    url = os.environ.get("BENCH_POSTGRES_URL") or os.environ.get("REGISTRY_TEST_POSTGRES_URL")
+    if not url:
+        yield None
+        return
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = make_engine(make_url(url).set(database=name).render_as_string(hide_password=False))
+    try:
+        upgrade(engine)
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def line(name: str, ours: str, baseline: str, ratio: float, target: str) -> None:

@@ -19,19 +19,16 @@ addresses each, a tenth of them exposed. Measured in the same run, on SQLite (an
 
 from __future__ import annotations
 
-import os
 import statistics
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import orjson
-from sqlalchemy import create_engine, insert, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy import insert, text
+from sqlalchemy.engine import Engine
 
-from bench.common import knob, scratch_sqlite
+from bench.common import knob, scratch_postgres, scratch_sqlite
 from registry.auth.service import Principal
 from registry.auth.tables import Role
 from registry.cases.tables import Listing
@@ -214,27 +211,6 @@ def run(engine: Engine, label: str) -> None:
     )
 
 
-@contextmanager
-def scratch_postgres() -> Iterator[Engine | None]:
-    url = os.environ.get("BENCH_POSTGRES_URL") or os.environ.get("REGISTRY_TEST_POSTGRES_URL")
-    if not url:
-        yield None
-        return
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    name = f"bench_monitoring_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = make_engine(make_url(url).set(database=name).render_as_string(hide_password=False))
-    try:
-        upgrade(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def main() -> None:
     engine = make_engine(scratch_sqlite())
     upgrade(engine)
@@ -242,7 +218,7 @@ def main() -> None:
         run(engine, "SQLite")
     finally:
         engine.dispose()
-    with scratch_postgres() as pg:
+    with scratch_postgres("bench_monitoring") as pg:
         if pg is None:
             print("  PostgreSQL: skipped (set REGISTRY_TEST_POSTGRES_URL)")
         else:

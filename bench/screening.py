@@ -24,10 +24,7 @@ import shutil
 import statistics
 import tempfile
 import time
-import uuid
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -35,8 +32,8 @@ import base58
 import httpx
 import orjson
 from eth_utils.address import to_checksum_address
-from sqlalchemy import create_engine, insert, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy import insert
+from sqlalchemy.engine import Engine
 
 from bench.common import (
     PEPPER,
@@ -44,6 +41,7 @@ from bench.common import (
     knob,
     line,
     run_wrk,
+    scratch_postgres,
     scratch_sqlite,
     start_plaintext_baseline,
     start_registry_server,
@@ -319,28 +317,6 @@ def _first_sight(rng: random.Random, n: int) -> list[str]:
     return out
 
 
-@contextmanager
-def scratch_postgres() -> Iterator[Engine | None]:
-    """A migrated scratch database on the server of ``REGISTRY_TEST_POSTGRES_URL`` (``make bench`` sets it), or None."""
-    url = os.environ.get("BENCH_POSTGRES_URL") or os.environ.get("REGISTRY_TEST_POSTGRES_URL")
-    if not url:
-        yield None
-        return
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    name = f"bench_screening_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = make_engine(make_url(url).set(database=name).render_as_string(hide_password=False))
-    try:
-        upgrade(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def _logged_batches(
     engine: Engine, snap: Snapshot, bodies: list[bytes], one_by_one: bool
 ) -> tuple[float, float, float, float]:
@@ -409,7 +385,7 @@ def bench_first_sight_logged(db_url: str) -> None:
         f"(its wall time, GIL waits and a busy machine included, in brackets); one by one: the path before the "
         f"batch validation and the bulk log, on other new addresses of the same mix"
     )
-    with scratch_postgres() as pg:
+    with scratch_postgres("bench_screening") as pg:
         # The SQLite log is the benchmark database's own (100,000 listings beside it), as in the server.
         targets = [("SQLite", make_engine(db_url))] + ([("PostgreSQL", pg)] if pg is not None else [])
         for name, log_engine in targets:
