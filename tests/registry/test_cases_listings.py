@@ -75,7 +75,7 @@ def test_expired_listing_stops_counting(app_client: TestClient, keys: Keys, engi
 
     inv, sup, bank = keys.headers("investigator"), keys.headers("supervisor"), keys.headers("bank")
     case = new_case(app_client, inv)
-    until = datetime.now(UTC) + timedelta(seconds=2)
+    until = datetime.now(UTC) + timedelta(seconds=3)  # room to submit, approve and screen on a loaded machine
     listing = submit(app_client, inv, case["id"], ADDR, valid_until=until.isoformat())
     approved = approve(app_client, sup, listing["id"])
     assert screen_until_version(app_client, bank, ADDR, approved["registry_version"])["direct"]

@@ -315,12 +315,14 @@ def test_job_max_wait_beats_a_sync_that_never_pauses(engine: Engine, scoring: Sc
 def test_job_rescores_when_policy_version_or_expiry_moves(engine: Engine, scoring: ScoringSettings) -> None:
     clock = Clock()
     quiet = scoring.model_copy(update={"scoring_debounce_seconds": 0})
-    add_listing(engine, L, "fraud", valid_until=datetime.now(UTC) + timedelta(seconds=1))
+    # two seconds: room for three runs on a loaded machine before the listing expires (they must see it listed)
+    until = datetime.now(UTC) + timedelta(seconds=2)
+    add_listing(engine, L, "fraud", valid_until=until)
     add_transfers(engine, [(L, A, 1)])
     assert make_job(lambda: engine, quiet, "v1", clock)() is not None
     assert make_job(lambda: engine, quiet, "v1", clock)() is None
     assert make_job(lambda: engine, quiet, "v2", clock)() is not None
-    threading.Event().wait(1.1)
+    threading.Event().wait(max(0.0, (until - datetime.now(UTC)).total_seconds()) + 0.1)
     assert make_job(lambda: engine, quiet, "v2", clock)() is not None
     assert f"evm:{A}" not in snapshot(engine)
 
