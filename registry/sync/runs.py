@@ -59,8 +59,9 @@ def recorded_run(engine: Engine, network: str, kind: str, *, first_block: int | 
     """Start a ``sync_run`` row, hand out the report the run fills in, and finish the row from it.
 
     A ``ChainError`` inside the block ends the run as ``failed`` with the error's reason and is not raised further:
-    the caller returns the report (the next run resumes). Any other exception propagates and the row is left
-    ``running``.
+    the caller returns the report (the next run resumes). Any other exception (a bug, the database gone, Ctrl-C)
+    ends the row as ``error`` with the exception named, then propagates: a row left ``running`` would tell the
+    operator a sync is still going when nothing is.
     """
     report = SyncReport(network, kind=kind)
     began = time.perf_counter()
@@ -71,7 +72,19 @@ def recorded_run(engine: Engine, network: str, kind: str, *, first_block: int | 
     except ChainError as e:
         report.status, report.reason = "failed", e.reason
         log.warning("%s: %s failed: %s", network, kind, e.reason)
+    except BaseException as e:
+        report.status, report.reason = "error", f"{type(e).__name__}: {e}"
+        report.seconds = time.perf_counter() - began
+        try:
+            _finish(engine, run_id, report)
+        except Exception:  # the database may be what failed: the original error is the one to raise
+            log.exception("%s: could not record the end of %s run %s", network, kind, run_id)
+        raise
     report.seconds = time.perf_counter() - began
+    _finish(engine, run_id, report)
+
+
+def _finish(engine: Engine, run_id: int, report: SyncReport) -> None:
     with session_scope(engine) as s:
         queries.finish_run(
             s,

@@ -38,7 +38,7 @@ class SyncRun(SQLModel, table=True):
     kind: str = Field(max_length=8)  # sync | crawl
     started_at: datetime = utc_field()
     finished_at: datetime | None = utc_field(nullable=True)
-    status: str = Field(default="running", max_length=8)  # running | ok | failed
+    status: str = Field(default="running", max_length=8)  # running | ok | failed (chain error) | error (any other)
     reason: str | None = Field(default=None, max_length=500)
     first_block: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     last_block: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))

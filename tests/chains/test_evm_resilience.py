@@ -122,3 +122,21 @@ def test_dead_node_fails_the_run_without_raising(engine: Engine) -> None:
     with engine.connect() as c:
         row = c.execute(text("SELECT status, reason FROM sync_run")).one()
     assert row[0] == "failed" and "ConnectionError" in row[1]
+
+
+def test_a_bug_mid_sync_ends_the_run_as_an_error_and_still_raises(engine: Engine) -> None:
+    """Not a chain's fault (a bug, the database gone, Ctrl-C): the error propagates, and ``sync_run`` does not go
+    on saying the sync is running."""
+    from registry.sync.runs import recorded_run
+
+    def sync_with_a_bug() -> None:
+        with recorded_run(engine, "eth", "sync", first_block=7) as report:
+            report.last_block = 9
+            raise ZeroDivisionError("division by zero")
+
+    with pytest.raises(ZeroDivisionError):
+        sync_with_a_bug()
+    with engine.connect() as c:
+        row = c.execute(text("SELECT status, reason, last_block, finished_at FROM sync_run")).one()
+    assert row[0] == "error" and row[1] == "ZeroDivisionError: division by zero" and row[2] == 9
+    assert row[3] is not None
