@@ -18,7 +18,7 @@ UNKNOWN_TIME = datetime(1970, 1, 1, tzinfo=UTC)
 """``Transfer.time`` when the source does not say it (an ethereum-etl ``token_transfers.csv`` loaded without its
 ``blocks.csv``). The stored column is NOT NULL, so "unknown" is this sentinel, the Unix epoch: no transfer of any
 supported chain happened then (genesis blocks carry no transfers). Whatever shows a time to people shows this one
-as unknown (``is_unknown_time``); a later import that knows the block's time fills it in."""
+as unknown (``is_unknown_time``); a later import, sync or crawl that knows the block's time fills it in."""
 
 
 def is_unknown_time(t: datetime | None) -> bool:

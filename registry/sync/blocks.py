@@ -114,14 +114,18 @@ def sync_network(
                     ahead = (end + 1, following, pool.submit(adapter.fetch_range, end + 1, following))
                 with session_scope(engine) as s:
                     inserted = store.insert_transfers(s, batch.transfers)
+                    filled = 0
+                    if inserted < len(batch.transfers):  # rows a file import stored first may lack their time
+                        filled = store.fill_unknown_times(s, batch.transfers)
                     if not explicit:
                         keep_from = max(0, min(end, safe) - reorg_window + 1)
                         recent = [(r.number, r.hash) for r in batch.blocks if r.number >= keep_from and r.hash]
                         queries.save_hashes(s, network, recent, keep_from)
                         queries.set_cursor(s, network, end + 1)
-                    if inserted:
+                    if inserted or filled:
                         state.bump(s, state.TRANSFERS)
                 report.inserted += inserted
+                report.times_filled += filled
                 report.transfers_seen += len(batch.transfers)
                 report.blocks += end - nxt + 1
                 report.last_block = end

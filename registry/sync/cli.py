@@ -61,6 +61,8 @@ def _print(report: runs.SyncReport) -> None:
         f"{report.kind} {report.network}: {report.status}, {what}, {report.transfers_seen} transfers seen, "
         f"{report.inserted} new, {report.rolled_back} rolled back, {report.seconds:.1f}s"
     )
+    if report.times_filled:
+        line += f", {report.times_filled} stored transfers dated"
     if report.reason:
         line += f" — {report.reason}"
     console.print(line, markup=False, highlight=False)

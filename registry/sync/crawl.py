@@ -34,9 +34,10 @@ class _Pending:
         returns how many transfers were new."""
         with session_scope(engine) as s:
             inserted = store.insert_transfers(s, self.transfers)
+            filled = store.fill_unknown_times(s, self.transfers) if inserted < len(self.transfers) else 0
             queries.upsert_frontier(s, self.frontier)
             queries.mark_crawled(s, self.network, self.done)
-            if inserted:
+            if inserted or filled:
                 state.bump(s, state.TRANSFERS)
         self.transfers.clear()
         self.frontier.clear()

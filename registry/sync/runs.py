@@ -33,6 +33,7 @@ class SyncReport:
     transfers_seen: int = 0
     inserted: int = 0
     rolled_back: int = 0
+    times_filled: int = 0  # stored rows without a time (a file imported without blocks) this run dated
     seconds: float = 0.0
     addresses: int = 0
 

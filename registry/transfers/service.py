@@ -15,7 +15,7 @@ row and imports nothing from a file with a bad row.
 **Unknown times.** A transfer whose file does not give its time is stored with ``chains.types.UNKNOWN_TIME`` (the
 column is NOT NULL); whatever shows times to people shows it as unknown. A later import that knows the time of a
 block (the same file with its ``blocks.csv``, a generic CSV with times, or a ``blocks.csv`` alone) fills in the
-stored unknown times of that block.
+stored unknown times of that block, as a later sync or crawl of it does (``store.fill_unknown_times``).
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ from typing import IO, Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 from chains.addresses import EVM_NETWORKS
 from chains.types import UNKNOWN_TIME, Transfer
@@ -374,30 +373,10 @@ def write_batch(engine: Engine, transfers: list[Transfer]) -> tuple[int, int]:
         return 0, 0
     with session_scope(engine) as s:
         inserted = store.insert_transfers(s, transfers)
-        filled = 0
-        if inserted < len(transfers):
-            known = {(t.network, t.block): t.time for t in transfers if t.block > 0 and t.time is not UNKNOWN_TIME}
-            filled = _fill(s, known)
+        filled = store.fill_unknown_times(s, transfers) if inserted < len(transfers) else 0
         if inserted or filled:
             state.bump(s, state.TRANSFERS)
     return inserted, filled
-
-
-_FILL = "UPDATE transfer SET block_time = :t WHERE network = :n AND block = :b AND block_time = :unknown"
-"""Dates a block's unknown times; the (network, block) index finds the rows."""
-
-
-def _bind(session: Session, t: datetime) -> Any:
-    return store.sqlite_time(t) if session.connection().dialect.name == "sqlite" else t
-
-
-def _fill(session: Session, known: dict[tuple[str, int], datetime]) -> int:
-    if not known:
-        return 0
-    unknown = _bind(session, UNKNOWN_TIME)
-    params = [{"t": _bind(session, t), "n": n, "b": b, "unknown": unknown} for (n, b), t in known.items()]
-    result = session.connection().execute(text(_FILL), params)
-    return max(0, int(result.rowcount or 0))
 
 
 def fill_times(engine: Engine, network: str, times: BlockTimes) -> int:
@@ -407,7 +386,7 @@ def fill_times(engine: Engine, network: str, times: BlockTimes) -> int:
             int(b)
             for (b,) in s.connection().execute(
                 text("SELECT DISTINCT block FROM transfer WHERE network = :n AND block_time = :u AND block > 0"),
-                {"n": network, "u": _bind(s, UNKNOWN_TIME)},
+                {"n": network, "u": store.bind_time(s, UNKNOWN_TIME)},
             )
         ]
         known: dict[tuple[str, int], datetime] = {}
@@ -415,7 +394,7 @@ def fill_times(engine: Engine, network: str, times: BlockTimes) -> int:
             t = times.get(b)
             if t is not None:
                 known[(network, b)] = t
-        filled = _fill(s, known)
+        filled = store.fill_times(s, known)
         if filled:
             state.bump(s, state.TRANSFERS)
     return filled

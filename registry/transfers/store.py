@@ -32,7 +32,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from chains.addresses import chain_family
-from chains.types import Transfer
+from chains.types import UNKNOWN_TIME, Transfer, is_unknown_time
 from registry.transfers.tables import UNASSIGNED
 
 COLUMNS = (
@@ -81,6 +81,34 @@ _PG_ADDRESS_IDS = "SELECT address, id FROM address WHERE family = %(f)s::text AN
 def sqlite_time(t: datetime) -> str:
     # The text form SQLAlchemy's SQLite DateTime writes and parses (UtcDateTime stores UTC without a zone).
     return t.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+_FILL = "UPDATE transfer SET block_time = :t WHERE network = :n AND block = :b AND block_time = :unknown"
+"""Dates a block's unknown times; the (network, block) index finds the rows."""
+
+
+def bind_time(session: Session, t: datetime) -> Any:
+    """``t`` as this database compares it in a text statement (SQLite: the text form the ORM writes)."""
+    return sqlite_time(t) if session.connection().dialect.name == "sqlite" else t
+
+
+def fill_times(session: Session, known: dict[tuple[str, int], datetime]) -> int:
+    """Give the stored transfers of each ``(network, block)`` in ``known`` whose time is unknown
+    (``chains.types.UNKNOWN_TIME``) that block's time; returns how many rows were dated."""
+    if not known:
+        return 0
+    unknown = bind_time(session, UNKNOWN_TIME)
+    params = [{"t": bind_time(session, t), "n": n, "b": b, "unknown": unknown} for (n, b), t in known.items()]
+    result = session.connection().execute(text(_FILL), params)
+    return max(0, int(result.rowcount or 0))
+
+
+def fill_unknown_times(session: Session, transfers: Sequence[Transfer]) -> int:
+    """After ``insert_transfers`` found some rows stored already: date those stored without a time (a file
+    imported without its ``blocks.csv``) from the times this batch knows, whichever path brings them (a later
+    import, the sync, the crawl). One statement per distinct block of the batch, each an index probe."""
+    known = {(t.network, t.block): t.time for t in transfers if t.block > 0 and not is_unknown_time(t.time)}
+    return fill_times(session, known)
 
 
 def insert_transfers(session: Session, transfers: Sequence[Transfer]) -> int:

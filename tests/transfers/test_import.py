@@ -152,6 +152,23 @@ def test_the_same_file_with_its_blocks_fills_the_times_an_earlier_import_lacked(
     assert not any(is_unknown_time(when) for _, when in stored_times(engine).values())
 
 
+@pytest.mark.anvil
+def test_a_sync_dates_the_transfers_a_file_brought_without_times(chain: Chain, engine: Engine) -> None:
+    """The investigator loads a case's token_transfers.csv alone; the node syncs the same blocks later: the node
+    knows the times, so the stored rows get them (and the rescoring hears of it), with nothing added twice."""
+    [fr] = service.import_files(engine, [chain.token_transfers]).files
+    assert fr.inserted == fr.unknown_time > 0
+    with session_scope(engine) as s:
+        counter = state.read_all(s)[state.TRANSFERS]
+    synced = sync_network(engine, adapter(chain.node, chain.token, confirmations=2))
+    assert synced.ok and synced.times_filled == fr.inserted
+    assert synced.inserted == len(node_truth(chain.node, chain.token, chain.upto)) - fr.inserted  # the payments
+    for block, when in stored_times(engine).values():
+        assert same_instant(when, chain.times[block])
+    with session_scope(engine) as s:
+        assert state.read_all(s)[state.TRANSFERS] > counter
+
+
 def test_bad_rows_are_reported_good_ones_go_in_unless_strict(engine: Engine) -> None:
     bad_file = BODIES / "token_transfers_bad_rows.csv"
     strict = service.import_files(engine, [bad_file], strict=True)
