@@ -46,4 +46,4 @@ def list_() -> None:
     with session_scope() as s:
         for k in service.list_keys(s):
             status = f"revoked {k.revoked_at:%Y-%m-%d}" if k.revoked_at else "active"
-            typer.echo(f"{k.id}\t{k.prefix}…\t{k.role}\t{k.org}\t{k.holder or '-'}\t{status}")
+            typer.echo(f"{k.id}\t{k.prefix}…\t{k.role}\t{k.org}\t{k.holder_display or k.holder or '-'}\t{status}")

@@ -6,11 +6,17 @@ licensed firm when that unblocks anything) needs a second *person*. Keys are not
 investigator key and a supervisor key, or two supervisor keys. So keys name their holder, the holder is normalised
 once when the key is created (``normalize_holder``), and every decision compares normalised holders through
 ``require_second_person`` — the one function, raising the one reason type (``FourEyesViolation``).
+
+People read names, though, and a prosecutor expects "Борис Ким", not "борис ким". So a key also keeps the name as
+it was given (``display_holder``: the case kept), and whatever shows a person to people maps normalised holders
+to those names (``pick_display_names``; the query is ``registry.auth.service.display_names``). The display name is
+never compared: two spellings of one person differ there, and only the normalised holder decides who is who.
 """
 
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 
 from registry.errors import Forbidden, InvalidInput
 
@@ -29,6 +35,22 @@ def normalize_holder(name: str | None) -> str | None:
     folded = unicodedata.normalize("NFKC", name).casefold()
     collapsed = " ".join(folded.split())
     return collapsed or None
+
+
+def display_holder(name: str | None) -> str | None:
+    """The name for people to read: NFKC and whitespace collapsed as in ``normalize_holder``, the case kept
+    (``'Борис  Ким '`` → ``'Борис Ким'``). ``None`` or blank stays ``None``."""
+    if name is None:
+        return None
+    return " ".join(unicodedata.normalize("NFKC", name).split()) or None
+
+
+def pick_display_names(holders: Iterable[str], known: Iterable[tuple[str, str | None]]) -> dict[str, str]:
+    """Each normalised holder's name as written: ``known`` is ``(holder, display)`` of their keys, oldest key first,
+    so the most recently created key wins (a corrected spelling is a new key). A holder nobody wrote down (a key from
+    before display names, a person without a key) reads as its normalised form: the best there is."""
+    latest = {h: d for h, d in known if d}
+    return {h: latest.get(h, h) for h in holders}
 
 
 def require_person(person: str | None, what: str) -> str:

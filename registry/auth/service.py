@@ -12,6 +12,7 @@ import hmac
 import secrets
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -20,7 +21,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from registry.audit.service import Actor, record
-from registry.auth.persons import check_holder
+from registry.auth import queries
+from registry.auth.persons import check_holder, display_holder, normalize_holder, pick_display_names
 from registry.auth.tables import ApiKey, ApiKeyPublic, Role
 from registry.db import state
 from registry.db.engine import control_engine, read_only, session_scope
@@ -70,8 +72,10 @@ def create_key(
         raise InvalidInput("organisation name is required")
     if r in (Role.investigator, Role.supervisor) and not (holder or "").strip():
         raise InvalidInput("investigator and supervisor keys name their holder (--holder): four eyes needs persons")
-    # Stored normalised, so every four-eyes comparison is between persons, not spellings (registry.auth.persons).
+    # Stored normalised, so every four-eyes comparison is between persons, not spellings (registry.auth.persons);
+    # and as written (case kept), for the pages and packs people read.
     person = check_holder(holder) if holder and holder.strip() else None
+    shown = display_holder(holder) if person is not None else None
     secret = KEY_PREFIX + secrets.token_urlsafe(32)
     row = ApiKey(
         prefix=secret[:10],
@@ -79,6 +83,7 @@ def create_key(
         role=r.value,
         org=org.strip(),
         holder=person,
+        holder_display=shown[:200] if shown else None,
         created_at=_now(),
     )
     session.add(row)
@@ -116,7 +121,21 @@ def list_keys(session: Session) -> list[ApiKeyPublic]:
 
 
 def _public(row: ApiKey) -> dict[str, object]:
-    return ApiKeyPublic.model_validate(row, from_attributes=True).model_dump(mode="json")
+    """What the audit records of a key: the fields it recorded before display names (those are not audited)."""
+    return ApiKeyPublic.model_validate(row, from_attributes=True).model_dump(mode="json", exclude={"holder_display"})
+
+
+def display_names(session: Session, holders: Iterable[str | None]) -> dict[str, str]:
+    """Each holder (as stored on a listing, a request, a member) → the person's name as written, in one query: the
+    most recently created key of that person names them; a holder no key writes down reads as itself.
+
+    For showing people only: four-eyes checks compare the holders themselves (``registry.auth.persons``).
+    """
+    given = {h for h in holders if h}
+    norm = {h: normalize_holder(h) or h for h in given}
+    wanted = set(norm.values())
+    names = pick_display_names(wanted, queries.holder_displays(session, wanted))
+    return {h: names[n] for h, n in norm.items()}
 
 
 def _now() -> datetime:

@@ -26,6 +26,7 @@ class ApiKey(SQLModel, table=True):
     role: str = Field(max_length=16)
     org: str = Field(max_length=200)
     holder: str | None = Field(default=None, max_length=200, index=True)  # the person, normalised, for four eyes
+    holder_display: str | None = Field(default=None, max_length=200)  # the name as given, case kept: never compared
     created_at: datetime = utc_field()
     revoked_at: datetime | None = utc_field(nullable=True)
 
@@ -36,5 +37,6 @@ class ApiKeyPublic(SQLModel):
     role: str
     org: str
     holder: str | None
+    holder_display: str | None = None
     created_at: datetime
     revoked_at: datetime | None

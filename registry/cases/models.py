@@ -7,9 +7,9 @@ which has no field for case data at all.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import ClassVar, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from registry.types import AddressStr, ChainStr, HolderStr, OptionalReasonStr, ReasonStr
 
@@ -48,14 +48,32 @@ class ListingPublic(BaseModel):
     evidence_note: str
     status: str
     submitted_by: str
-    submitted_holder: str | None = Field(description="the person who submitted it; null for an official list")
+    submitted_holder: str | None = Field(
+        description="the person who submitted it, normalised (compare this one); null for an official list"
+    )
+    submitted_holder_name: str | None = Field(
+        None, description="the same person's name as written (case kept), to show people; null for an official list"
+    )
     approved_by: str | None
-    decided_holder: str | None = Field(description="the second person, who approved, rejected or delisted it")
+    decided_holder: str | None = Field(
+        description="the second person, who approved, rejected or delisted it, normalised (compare this one)"
+    )
+    decided_holder_name: str | None = Field(None, description="the second person's name as written, to show people")
     decision_reason: str | None
     created_at: datetime
     decided_at: datetime | None
     listed_since: datetime | None
     valid_until: datetime | None
+
+    NAMES: ClassVar[frozenset[str]] = frozenset({"submitted_holder_name", "decided_holder_name"})
+    """Display fields, filled by ``registry.cases.service.public_listings``: never in the audit log."""
+
+    @model_validator(mode="after")
+    def _names_default_to_holders(self) -> Self:
+        """Where nobody looked the names up, a person reads as their normalised holder (never a wrong person)."""
+        self.submitted_holder_name = self.submitted_holder_name or self.submitted_holder
+        self.decided_holder_name = self.decided_holder_name or self.decided_holder
+        return self
 
 
 class CasePublic(BaseModel):
@@ -70,9 +88,15 @@ class CasePublic(BaseModel):
 
 class CaseMemberPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
-    person: str
+    person: str = Field(description="the investigator, normalised (compare this one)")
+    person_name: str | None = Field(None, description="the investigator's name as written (case kept), to show people")
     added_by: str
     added_at: datetime
+
+    @model_validator(mode="after")
+    def _name_defaults_to_person(self) -> Self:
+        self.person_name = self.person_name or self.person
+        return self
 
 
 class CaseMemberAdd(BaseModel):

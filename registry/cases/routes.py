@@ -23,6 +23,7 @@ from registry.cases.models import (
     ListingReason,
 )
 from registry.db.engine import session_scope
+from registry.decisions import service as decisions
 from registry.decisions.models import DecisionRequestPublic, RequestNote
 from registry.errors import UnsupportedMediaType
 from registry.http.deps import CaseReaderKey, CtxDep, InvestigatorKey, SessionDep, SupervisorKey
@@ -60,8 +61,8 @@ def list_cases(
 @router.get("/cases/{case_id}", operation_id="get_case", response_model=CaseWithListings)
 def get_case(who: CaseReaderKey, session: SessionDep, case_id: RowId) -> CaseWithListings:
     case = service.case_for(session, case_id, who)
-    listings = [ListingPublic.model_validate(x) for x in queries.listings_of_case(session, case_id)]
-    members = [CaseMemberPublic.model_validate(m) for m in queries.members_of(session, case_id)]
+    listings = service.public_listings(session, queries.listings_of_case(session, case_id))
+    members = service.public_members(session, queries.members_of(session, case_id))
     return CaseWithListings(**CasePublic.model_validate(case).model_dump(), members=members, listings=listings)
 
 
@@ -70,12 +71,12 @@ def get_case(who: CaseReaderKey, session: SessionDep, case_id: RowId) -> CaseWit
 )
 def add_member(body: CaseMemberAdd, who: CaseReaderKey, session: SessionDep, case_id: RowId) -> CaseMemberPublic:
     """Add an investigator to the case (by a member, or by a supervisor)."""
-    return CaseMemberPublic.model_validate(service.add_member(session, case_id, body.holder, who))
+    return service.public_members(session, [service.add_member(session, case_id, body.holder, who)])[0]
 
 
 @router.post("/cases/{case_id}/listings", operation_id="submit_listing", response_model=ListingPublic, status_code=201)
 def submit_listing(body: ListingCreate, who: InvestigatorKey, session: SessionDep, case_id: RowId) -> ListingPublic:
-    return ListingPublic.model_validate(service.submit_listing(session, case_id, body, who))
+    return service.public_listing(session, service.submit_listing(session, case_id, body, who))
 
 
 @router.post(
@@ -127,7 +128,7 @@ def pending(
     limit: PageLimit = 100,
 ) -> list[ListingPublic]:
     """The supervisor's queue of listings waiting for a second pair of eyes."""
-    return [ListingPublic.model_validate(x) for x in queries.pending_listings(session, limit, after_id)]
+    return service.public_listings(session, queries.pending_listings(session, limit, after_id))
 
 
 @router.post("/listings/{listing_id}/approve", operation_id="approve_listing", response_model=ListingDecision)
@@ -137,13 +138,13 @@ def approve(
     """Approve a pending listing (four eyes: not its submitter); ``reason`` is optional."""
     listing, version = service.approve(session, listing_id, who, body.text if body else None)
     ctx.snapshot.nudge()
-    return ListingDecision(**ListingPublic.model_validate(listing).model_dump(), registry_version=version)
+    return ListingDecision(**service.public_listing(session, listing).model_dump(), registry_version=version)
 
 
 @router.post("/listings/{listing_id}/reject", operation_id="reject_listing", response_model=ListingDecision)
 def reject(who: SupervisorKey, session: SessionDep, body: ListingReason, listing_id: RowId) -> ListingDecision:
     listing = service.reject(session, listing_id, who, body.reason)
-    return ListingDecision(**ListingPublic.model_validate(listing).model_dump())
+    return ListingDecision(**service.public_listing(session, listing).model_dump())
 
 
 @router.post(
@@ -154,7 +155,7 @@ def reject(who: SupervisorKey, session: SessionDep, body: ListingReason, listing
 )
 def delist(who: SupervisorKey, session: SessionDep, body: ListingReason, listing_id: RowId) -> DecisionRequestPublic:
     """Ask for a delisting: it takes effect when a second supervisor confirms it (four eyes)."""
-    return DecisionRequestPublic.model_validate(service.request_delist(session, listing_id, who, body.reason))
+    return decisions.public_request(session, service.request_delist(session, listing_id, who, body.reason))
 
 
 @router.post(
@@ -166,4 +167,4 @@ def confirm_delist(
     """The second supervisor confirms the pending delisting; banks see it within a second."""
     listing, _req, version = service.confirm_delist(session, listing_id, who, body.note if body else None)
     ctx.snapshot.nudge()
-    return ListingDecision(**ListingPublic.model_validate(listing).model_dump(), registry_version=version)
+    return ListingDecision(**service.public_listing(session, listing).model_dump(), registry_version=version)

@@ -7,6 +7,7 @@ investigator who got a 2xx knows the change is durable. Changes that alter what 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,12 +17,12 @@ from sqlmodel import Session, col
 
 from registry.audit.service import Actor, Change, record, record_many
 from registry.auth.persons import FourEyesViolation, check_holder, require_person, require_second_person
-from registry.auth.service import Principal
+from registry.auth.service import Principal, display_names
 from registry.auth.tables import Role
 from registry.cases import queries
 from registry.cases.checks import CheckedListing, check_listing
 from registry.cases.csv_import import ParsedCsv, parse_chunks
-from registry.cases.models import CaseCreate, ListingCreate, ListingPublic
+from registry.cases.models import CaseCreate, CaseMemberPublic, ListingCreate, ListingPublic
 from registry.cases.tables import Case, CaseMember, Listing, ListingStatus
 from registry.db import state
 from registry.db.transitions import add_unique, transition
@@ -35,7 +36,37 @@ def _now() -> datetime:
 
 
 def listing_dict(listing: Listing) -> dict[str, Any]:
-    return ListingPublic.model_validate(listing, from_attributes=True).model_dump(mode="json")
+    """A listing as the audit log records it (the display names are not part of it)."""
+    return ListingPublic.model_validate(listing, from_attributes=True).model_dump(
+        mode="json", exclude=set(ListingPublic.NAMES)
+    )
+
+
+def public_listings(session: Session, rows: Sequence[Listing]) -> list[ListingPublic]:
+    """Listings as people read them: each person also by their name as written (one query for all of them)."""
+    names = display_names(session, [h for r in rows for h in (r.submitted_holder, r.decided_holder)])
+    out = []
+    for r in rows:
+        x = ListingPublic.model_validate(r)
+        x.submitted_holder_name = names.get(r.submitted_holder or "", r.submitted_holder)
+        x.decided_holder_name = names.get(r.decided_holder or "", r.decided_holder)
+        out.append(x)
+    return out
+
+
+def public_listing(session: Session, row: Listing) -> ListingPublic:
+    [x] = public_listings(session, [row])
+    return x
+
+
+def public_members(session: Session, rows: Sequence[CaseMember]) -> list[CaseMemberPublic]:
+    names = display_names(session, [m.person for m in rows])
+    out = []
+    for m in rows:
+        x = CaseMemberPublic.model_validate(m)
+        x.person_name = names.get(m.person, m.person)
+        out.append(x)
+    return out
 
 
 def create_case(session: Session, data: CaseCreate, who: Principal) -> Case:
@@ -176,7 +207,7 @@ def add_listings(session: Session, case: Case, items: list[CheckedListing], who:
 
 
 def _public_dict(row: dict[str, Any]) -> dict[str, Any]:
-    return ListingPublic.model_validate(row).model_dump(mode="json")
+    return ListingPublic.model_validate(row).model_dump(mode="json", exclude=set(ListingPublic.NAMES))
 
 
 def submit_listing(session: Session, case_id: int, data: ListingCreate, who: Principal) -> Listing:

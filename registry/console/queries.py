@@ -12,14 +12,15 @@ from registry.auth.tables import ApiKey
 from registry.console.tables import ConsoleSession
 
 
-def session_with_key(session: Session, token_hash: str) -> tuple[ConsoleSession, datetime | None] | None:
-    """The session of a cookie's token and the revocation time of its key (``None``: the key is live)."""
+def session_with_key(session: Session, token_hash: str) -> tuple[ConsoleSession, datetime | None, str | None] | None:
+    """The session of a cookie's token, the revocation time of its key (``None``: the key is live) and the key
+    holder's name as written (for the page header; nothing compares it)."""
     row = session.exec(
-        select(ConsoleSession, ApiKey.revoked_at)
+        select(ConsoleSession, ApiKey.revoked_at, ApiKey.holder_display)
         .join(ApiKey, col(ApiKey.id) == col(ConsoleSession.key_id))
         .where(ConsoleSession.token_hash == token_hash)
     ).first()
-    return None if row is None else (row[0], row[1])
+    return None if row is None else (row[0], row[1], row[2])
 
 
 def end_session(session: Session, session_id: int, reason: str, at: datetime) -> bool:

@@ -8,7 +8,7 @@ each in its own transaction, each audited, each refused on its own when it is th
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
@@ -24,6 +24,7 @@ from blocklist.register import listing as register
 from chains.addresses import AddressError, normalize
 from registry.audit.tables import AuditEvent
 from registry.auth.persons import normalize_holder
+from registry.auth.service import display_names
 from registry.auth.tables import Role
 from registry.cases import queries as case_queries
 from registry.cases import service as cases
@@ -40,8 +41,8 @@ from registry.evidence import service as evidence
 from registry.http.deps import AppContext
 from registry.investigations import service as investigations
 from registry.investigations.models import Counterparties, Trace
-from registry.ops import queries as ops_queries
-from registry.ops.lifecycle import SCHEDULER
+from registry.ops import service as ops
+from registry.ops.models import JobState
 from registry.scoring import explain
 from registry.scoring.models import AddressView
 from registry.scoring.rescore import policy_from
@@ -109,6 +110,8 @@ class CaseView:
     domains: list[DomainPublic]
     member: bool
     """The signed-in person is a member (may submit under the case)."""
+    names: dict[str, str] = field(default_factory=dict)
+    """The domains' persons by name as written (``domain_names``)."""
 
     @property
     def counts(self) -> dict[str, int]:
@@ -120,8 +123,8 @@ class CaseView:
 
 def case_view(session: Session, user: ConsoleUser, case_id: int) -> CaseView:
     case = cases.case_for(session, case_id, user.principal)
-    members = [CaseMemberPublic.model_validate(m) for m in case_queries.members_of(session, case_id)]
-    listings = [ListingPublic.model_validate(x) for x in case_queries.listings_of_case(session, case_id)]
+    members = cases.public_members(session, case_queries.members_of(session, case_id))
+    listings = cases.public_listings(session, case_queries.listings_of_case(session, case_id))
     entries = [
         DomainPublic.model_validate(e, from_attributes=True)
         for e in domain_queries.entries(session, None, 0, 1000, {case_id})
@@ -134,7 +137,13 @@ def case_view(session: Session, user: ConsoleUser, case_id: int) -> CaseView:
         listings=listings,
         domains=entries,
         member=holder is not None and any(m.person == holder for m in members),
+        names=domain_names(session, entries),
     )
+
+
+def domain_names(session: Session, entries: Iterable[DomainPublic]) -> dict[str, str]:
+    """Who submitted and decided each domain entry, by name as written (the entries carry normalised holders)."""
+    return display_names(session, [h for e in entries for h in (e.submitted_holder, e.decided_holder)])
 
 
 def add_member(session: Session, user: ConsoleUser, case_id: int, holder: str) -> None:
@@ -205,11 +214,11 @@ def queue(session: Session, user: ConsoleUser, after_id: int = 0, limit: int = 2
     found = {cid: case_queries.case_by_id(session, cid) for cid in case_ids}
     return [
         QueueItem(
-            listing=ListingPublic.model_validate(r),
+            listing=x,
             case=CasePublic.model_validate(found[r.case_id]) if r.case_id and found.get(r.case_id) else None,
             mine=_is_mine(user, r.submitted_by, r.submitted_holder),
         )
-        for r in rows
+        for r, x in zip(rows, cases.public_listings(session, rows), strict=True)
     ]
 
 
@@ -267,10 +276,9 @@ class RequestItem:
 
 def pending_requests(session: Session, user: ConsoleUser) -> list[RequestItem]:
     out = []
-    for r in decisions.list_requests(session, "pending", 0, 500):
-        item = RequestItem(
-            DecisionRequestPublic.model_validate(r), mine=normalize_holder(r.requested_holder) == user.principal.holder
-        )
+    rows = decisions.list_requests(session, "pending", 0, 500)
+    for r, public in zip(rows, decisions.public_requests(session, rows), strict=True):
+        item = RequestItem(public, mine=normalize_holder(r.requested_holder) == user.principal.holder)
         if r.kind == cases.DELIST and r.target.isdigit():
             item.listing = _listing(session, int(r.target))
         elif r.kind == "domain.delist" and r.target.isdigit():
@@ -284,7 +292,7 @@ def pending_requests(session: Session, user: ConsoleUser) -> list[RequestItem]:
 
 def _listing(session: Session, listing_id: int) -> ListingPublic | None:
     row = session.get(Listing, listing_id)
-    return ListingPublic.model_validate(row) if row is not None else None
+    return cases.public_listing(session, row) if row is not None else None
 
 
 def decide_request(ctx: AppContext, user: ConsoleUser, request_id: int, decision: str, text: str) -> Outcome:
@@ -345,44 +353,9 @@ def register_state(session: Session) -> LicensedList:
     return register.list_licensed(session)
 
 
-@dataclass
-class JobView:
-    id: str
-    description: str
-    interval_seconds: float
-    last_started_at: datetime | None
-    last_finished_at: datetime | None
-    last_outcome: str | None
-    last_error: str | None
-    last_summary: str | None
-    next_run_at: datetime | None
-
-
-def jobs(ctx: AppContext, session: Session) -> list[JobView]:
-    """Every scheduled job with its last run and its next one, as ``GET /v1/jobs`` shows them."""
-    specs = ctx.jobs(ctx.settings)
-    last = ops_queries.last_runs(session, [s.id for s in specs])
-    scheduler = ctx.get(SCHEDULER)
-    next_here = scheduler.next_runs() if scheduler is not None else {}
-    out = []
-    for spec in specs:
-        run = last.get(spec.id)
-        finished = run.finished_at if run else None
-        nxt = next_here.get(spec.id) or (finished + timedelta(seconds=spec.seconds) if finished else None)
-        out.append(
-            JobView(
-                id=spec.id,
-                description=spec.description,
-                interval_seconds=spec.seconds,
-                last_started_at=run.started_at if run else None,
-                last_finished_at=finished,
-                last_outcome=run.outcome if run else None,
-                last_error=run.error if run else None,
-                last_summary=run.summary if run else None,
-                next_run_at=nxt,
-            )
-        )
-    return out
+def jobs(ctx: AppContext, session: Session) -> list[JobState]:
+    """Every scheduled job with its last run and its next one: ``GET /v1/jobs``'s own list."""
+    return ops.jobs_overview(ctx=ctx, session=session)
 
 
 # --- the audit log -----------------------------------------------------------------------------------------------
@@ -467,15 +440,18 @@ def audit_page(session: Session, f: AuditFilters, limit: int = 100) -> AuditPage
     more = len(rows) > limit
     rows = rows[:limit]
     holders = queries.key_holders(session, {int(r.actor_id) for r in rows if r.actor_kind == "key"})
-    out = [AuditRow(r, _actor_name(r, holders)) for r in rows]
+    names = display_names(session, [*holders.values(), *(r.actor_id for r in rows if r.actor_kind == "cli")])
+    out = [AuditRow(r, _actor_name(r, holders, names)) for r in rows]
     return AuditPage(out, rows[-1].id if more and rows else None)
 
 
-def _actor_name(ev: AuditEvent, holders: Mapping[int, str | None]) -> str:
+def _actor_name(ev: AuditEvent, holders: Mapping[int, str | None], names: Mapping[str, str]) -> str:
+    """The audit stores keys and normalised persons; the page shows the persons' names as written (``names``)."""
     if ev.actor_kind == "key":
-        return holders.get(int(ev.actor_id)) or f"{ev.actor_org} ({ev.actor_role})"
+        holder = holders.get(int(ev.actor_id))
+        return names.get(holder, holder) if holder else f"{ev.actor_org} ({ev.actor_role})"
     if ev.actor_kind == "cli":
-        return str(ev.actor_id)
+        return names.get(str(ev.actor_id), str(ev.actor_id))
     return ev.actor_id if ev.actor_kind == "system" else f"{ev.actor_kind}:{ev.actor_id}"
 
 

@@ -74,6 +74,9 @@ class ConsoleUser:
     session_id: int
     principal: Principal
     csrf: str
+    display: str | None = None
+    """The person's name as written on the key they signed in with (``principal.holder`` is the normalised person
+    that four eyes compares; this one is only shown)."""
 
     @property
     def role(self) -> Role:
@@ -81,7 +84,7 @@ class ConsoleUser:
 
     @property
     def name(self) -> str:
-        return self.principal.holder or self.principal.org
+        return self.display or self.principal.holder or self.principal.org
 
     def is_(self, *roles: Role) -> bool:
         return self.principal.role in roles
@@ -159,7 +162,7 @@ def load(session: Session, token: str, settings: ConsoleSettings) -> ConsoleUser
     found = queries.session_with_key(session, token_hash(token)) if token else None
     if found is None:
         return "missing"
-    row, revoked_at = found
+    row, revoked_at, display = found
     if row.ended_at is not None:
         return "ended"
     at = now()
@@ -176,7 +179,7 @@ def load(session: Session, token: str, settings: ConsoleSettings) -> ConsoleUser
         return reason
     if (at - row.last_seen_at).total_seconds() > TOUCH_SECONDS:
         queries.touch(session, row.id or 0, at)
-    return ConsoleUser(row.id or 0, principal, row.csrf_token)
+    return ConsoleUser(row.id or 0, principal, row.csrf_token, display)
 
 
 def sign_out(session: Session, user: ConsoleUser) -> None:

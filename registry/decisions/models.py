@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from registry.types import NoteStr, ReasonStr
 
@@ -22,11 +22,25 @@ class DecisionRequestPublic(BaseModel):
     payload: dict[str, Any]
     reason: str
     status: str = Field(description="pending | confirmed | cancelled")
-    requested_holder: str = Field(description="the person who asked")
+    requested_holder: str = Field(description="the person who asked, normalised (compare this one)")
+    requested_holder_name: str | None = Field(
+        None, description="the same person's name as written (case kept), to show people"
+    )
     requested_at: datetime
-    decided_holder: str | None = Field(description="the second person, who confirmed or cancelled")
+    decided_holder: str | None = Field(
+        description="the second person, who confirmed or cancelled, normalised (compare this one)"
+    )
+    decided_holder_name: str | None = Field(None, description="the second person's name as written, to show people")
     decided_at: datetime | None
     decision_note: str | None
+
+    @model_validator(mode="after")
+    def _names_default_to_holders(self) -> Self:
+        """Where nobody looked the names up (``registry.decisions.service.public_requests`` does), a person reads
+        as their normalised holder."""
+        self.requested_holder_name = self.requested_holder_name or self.requested_holder
+        self.decided_holder_name = self.decided_holder_name or self.decided_holder
+        return self
 
 
 class RequestNote(BaseModel):

@@ -25,7 +25,7 @@ def list_requests(
     limit: PageLimit = 100,
 ) -> list[DecisionRequestPublic]:
     """Decisions one person asked for, waiting for a second person (by default only the pending ones)."""
-    return [DecisionRequestPublic.model_validate(r) for r in service.list_requests(session, status, after_id, limit)]
+    return service.public_requests(session, service.list_requests(session, status, after_id, limit))
 
 
 @router.post(
@@ -33,4 +33,4 @@ def list_requests(
 )
 def cancel(who: SupervisorKey, session: SessionDep, body: CancelRequest, request_id: RowId) -> DecisionRequestPublic:
     """Withdraw (the requester) or refuse (another supervisor) a pending request; nothing changes."""
-    return DecisionRequestPublic.model_validate(service.cancel(session, request_id, who, body.reason))
+    return service.public_request(session, service.cancel(session, request_id, who, body.reason))

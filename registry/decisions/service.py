@@ -8,15 +8,17 @@ of concurrent confirmers wins (a conditional UPDATE on the pending status), and 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from registry.audit.service import record
 from registry.auth.persons import require_person, require_second_person
-from registry.auth.service import Principal
+from registry.auth.service import Principal, display_names
 from registry.db.transitions import add_unique, transition
 from registry.db.types import utcnow
+from registry.decisions.models import DecisionRequestPublic
 from registry.decisions.tables import DecisionRequest, RequestStatus
 from registry.errors import Conflict, InvalidInput, NotFound
 
@@ -32,6 +34,23 @@ def request_dict(r: DecisionRequest) -> dict[str, Any]:
         "requested_holder": r.requested_holder,
         "decided_holder": r.decided_holder,
     }
+
+
+def public_requests(session: Session, rows: Sequence[DecisionRequest]) -> list[DecisionRequestPublic]:
+    """Requests as people read them: each person also by their name as written (one query for all of them)."""
+    names = display_names(session, [h for r in rows for h in (r.requested_holder, r.decided_holder)])
+    out = []
+    for r in rows:
+        x = DecisionRequestPublic.model_validate(r)
+        x.requested_holder_name = names.get(r.requested_holder, r.requested_holder)
+        x.decided_holder_name = names.get(r.decided_holder or "", r.decided_holder)
+        out.append(x)
+    return out
+
+
+def public_request(session: Session, row: DecisionRequest) -> DecisionRequestPublic:
+    [x] = public_requests(session, [row])
+    return x
 
 
 def pending_for(session: Session, kind: str, target: str) -> DecisionRequest | None:

@@ -4,7 +4,8 @@ anyone can check.
 **What is in it.** The address view (``registry.scoring.explain.address_view``, the data ``GET
 /v1/addresses/{chain}/{address}`` answers with, and its explanation): the verdict and the policy rule behind it, the
 listings with their legal basis and case (an investigator sees case data of their own cases only, as in the view),
-the persons who submitted and decided each listing (key holders, never key ids), the exposure with its paths, every
+the persons who submitted and decided each listing (key holders, never key ids; each normalised, as four eyes
+compares them, and by name as written, ``…_name``, as people read them), the exposure with its paths, every
 transfer on those paths (tx id, time, position, exact amount with the asset's symbol, reference value), the paths
 drawn as a graph, the registry and policy versions, and when and for whom the pack was made.
 
@@ -42,7 +43,7 @@ from sqlmodel import Session
 
 from chains.types import is_unknown_time
 from registry.audit.service import record
-from registry.auth.service import Principal
+from registry.auth.service import Principal, display_names
 from registry.auth.tables import Role
 from registry.cases.queries import member_case_ids
 from registry.db.engine import read_only, session_scope
@@ -159,6 +160,7 @@ def build(
         if who.role == Role.investigator:
             view = explain.restrict_to_cases(view, member_case_ids(s, who.holder or ""))
         people = queries.listing_people(s, [x.id for x in view.listings if not x.restricted])
+        names = display_names(s, [who.holder, *(h for p in people.values() for h in (p.submitted_by, p.decided_by))])
     trace = None
     if view.direct:  # a listed wallet: where did its money go (the investigations' forward trace)
         trace = investigations.trace_address(
@@ -171,7 +173,7 @@ def build(
             min_share=TRACE_MIN_SHARE,
             limit=TRACE_LIMIT,
         )
-    content = _content(view, snapshot, scoring, family, people, who, now or datetime.now(UTC), trace)
+    content = _content(view, snapshot, scoring, family, people, who, now or datetime.now(UTC), trace, names)
     plain = _plain(content)
     return Pack(plain, canonical(plain))
 
@@ -185,7 +187,11 @@ def _content(
     who: Principal,
     now: datetime,
     trace: Trace | None = None,
+    names: dict[str, str] | None = None,
 ) -> dict[str, Any]:
+    """``names``: each person's name as written (``registry.auth.service.display_names``); a person missing from it
+    reads as their normalised holder."""
+    named = names or {}
     table = asset_table(scoring)
     exposures = [("incoming", e) for e in view.exposure.incoming] + [("outgoing", e) for e in view.exposure.outgoing]
     txs: dict[tuple[str, str, int], tuple[TxRef, str, str]] = {}
@@ -219,14 +225,19 @@ def _content(
         "subject": {"chain": view.chain, "family": view.family, "address": view.address},
         "generated": {
             "at": _iso(now),
-            "for": {"person": who.holder, "role": who.role.value, "organisation": who.org},
+            "for": {
+                "person": who.holder,
+                "person_name": _name(who.holder, named),
+                "role": who.role.value,
+                "organisation": who.org,
+            },
         },
         "versions": {"registry": view.registry_version, "policy": view.policy_version},
         "risk": {"score": view.risk_score, "level": view.risk_level, "action": view.action},
         "explanation": view.explanation.model_dump() if view.explanation is not None else None,
         "explanation_text": view.explanation_text,
         "direct": [d.model_dump() for d in view.direct],
-        "listings": [_listing(x, people.get(x.id)) for x in view.listings],
+        "listings": [_listing(x, people.get(x.id), named) for x in view.listings],
         "exposure": [_exposure(d, e) for d, e in exposures],
         "transfers": transfers,
         "red_flags": [f.model_dump() for f in view.red_flags],
@@ -259,7 +270,13 @@ def _destinations(trace: Trace | None) -> dict[str, Any] | None:
     }
 
 
-def _listing(x: ListingRef, p: queries.ListingPeople | None) -> dict[str, Any]:
+def _name(holder: str | None, names: dict[str, str]) -> str | None:
+    return names.get(holder, holder) if holder is not None else None
+
+
+def _listing(x: ListingRef, p: queries.ListingPeople | None, names: dict[str, str]) -> dict[str, Any]:
+    """``submitted_by`` / ``decided_by`` are the persons normalised (what a reader compares, as in pack version 1);
+    ``submitted_by_name`` / ``decided_by_name`` the same persons as their names are written, for people to read."""
     visible = not x.restricted
     return {
         "id": x.id,
@@ -275,8 +292,10 @@ def _listing(x: ListingRef, p: queries.ListingPeople | None) -> dict[str, Any]:
         "valid_until": _iso(x.valid_until),
         "evidence_note": p.evidence_note if p is not None else None,
         "submitted_by": p.submitted_by if p is not None else None,
+        "submitted_by_name": _name(p.submitted_by, names) if p is not None else None,
         "submitted_at": _iso(p.submitted_at) if p is not None else None,
         "decided_by": p.decided_by if p is not None else None,
+        "decided_by_name": _name(p.decided_by, names) if p is not None else None,
         "decided_at": _iso(p.decided_at) if p is not None else None,
         "decision_reason": p.decision_reason if p is not None else None,
     }
@@ -429,6 +448,7 @@ def render_csv(pack: Pack) -> bytes:
         ("address", c["subject"]["address"]),
         ("generated_at", c["generated"]["at"]),
         ("generated_for", c["generated"]["for"]["person"]),
+        ("generated_for_name", c["generated"]["for"].get("person_name") or ""),
         ("registry_version", c["versions"]["registry"]),
         ("policy_version", c["versions"]["policy"]),
         ("risk_score", c["risk"]["score"]),
@@ -441,14 +461,16 @@ def render_csv(pack: Pack) -> bytes:
     w.writerow([])
     w.writerow(["listings"])
     cols = ["category", "status", "confidence", "source", "legal_basis", "case_number", "case_title", "listed_since",
-            "valid_until", "submitted_by", "submitted_at", "decided_by", "decided_at", "evidence_note"]  # fmt: skip
+            "valid_until", "submitted_by", "submitted_at", "decided_by", "decided_at", "evidence_note",
+            "submitted_by_name", "decided_by_name"]  # fmt: skip
     w.writerow(cols)
     for x in c["listings"]:
         case = x["case"] or {}
         w.writerow(
             [x["category"], x["status"], x["confidence"], x["source"], x["legal_basis"] or "", case.get("number") or "",
              case.get("title") or "", x["listed_since"] or "", x["valid_until"] or "", x["submitted_by"] or "",
-             x["submitted_at"] or "", x["decided_by"] or "", x["decided_at"] or "", x["evidence_note"] or ""]
+             x["submitted_at"] or "", x["decided_by"] or "", x["decided_at"] or "", x["evidence_note"] or "",
+             x.get("submitted_by_name") or "", x.get("decided_by_name") or ""]
         )  # fmt: skip
     w.writerow([])
     w.writerow(["exposure"])

@@ -527,4 +527,4 @@ def submit_candidates(session: Session, case_id: int, body: CandidatesCreate, wh
     ids = cases.add_listings(session, case, checked, who)
     session.commit()
     rows = [session.get(Listing, i) for i in ids]
-    return [ListingPublic.model_validate(r) for r in rows if r is not None]
+    return cases.public_listings(session, [r for r in rows if r is not None])

@@ -3,18 +3,16 @@ from __future__ import annotations
 import asyncio
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import datetime, timedelta
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import QueuePool
 from starlette.responses import Response
 
 from registry.http.deps import AdminKey, AppContext, CtxDep, SessionDep
 from registry.http.responses import ORJSONResponse
-from registry.ops import queries
-from registry.ops.lifecycle import SCHEDULER
+from registry.ops import service
+from registry.ops.models import JobState
 
 router = APIRouter(tags=["operations"])
 
@@ -26,55 +24,13 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-class JobState(BaseModel):
-    id: str
-    description: str
-    interval_seconds: float
-    last_started_at: datetime | None
-    last_finished_at: datetime | None
-    last_duration_seconds: float | None
-    last_outcome: str | None
-    last_error: str | None
-    last_summary: str | None
-    running: bool
-    next_run_at: datetime | None
-    scheduled_here: bool
-
-
 @router.get("/v1/jobs", operation_id="list_jobs", response_model=list[JobState], tags=["operations"])
 def list_jobs(_key: AdminKey, ctx: CtxDep, session: SessionDep) -> list[JobState]:
     """Every scheduled job with its last run (start, duration, outcome, error, summary) and its next run.
 
     ``last_outcome``: ``ok``; ``failed`` (the job reported its work not done: an upstream unreachable, a fetch
     rejected; ``last_error`` says why and what setting to change); ``error`` (an unexpected exception); ``running``."""
-    specs = ctx.jobs(ctx.settings)
-    last = queries.last_runs(session, [s.id for s in specs])
-    scheduler = ctx.get(SCHEDULER)
-    next_here = scheduler.next_runs() if scheduler is not None else {}
-    out = []
-    for spec in specs:
-        run = last.get(spec.id)
-        finished = run.finished_at if run else None
-        nxt = next_here.get(spec.id)
-        if nxt is None and finished is not None:
-            nxt = finished + timedelta(seconds=spec.seconds)
-        out.append(
-            JobState(
-                id=spec.id,
-                description=spec.description,
-                interval_seconds=spec.seconds,
-                last_started_at=run.started_at if run else None,
-                last_finished_at=finished,
-                last_duration_seconds=(finished - run.started_at).total_seconds() if run and finished else None,
-                last_outcome=run.outcome if run else None,
-                last_error=run.error if run else None,
-                last_summary=run.summary if run else None,
-                running=bool(run and run.outcome == "running"),
-                next_run_at=nxt,
-                scheduled_here=spec.id in next_here,
-            )
-        )
-    return out
+    return service.jobs_overview(ctx=ctx, session=session)
 
 
 READY_TIMEOUT_SECONDS = 2.0

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from registry.screening.models import Explanation, RedFlag
+from registry.screening.models import Designation, Explanation, RedFlag
 
 
 class TxRef(BaseModel):
@@ -62,10 +62,18 @@ class ListingRef(BaseModel):
 
 
 class DirectHitPublic(BaseModel):
+    """One direct listing as screening results show it (``registry.screening.models.DirectHit``), designation
+    included: the investigator reads what the bank was told."""
+
     category: str
     source: str
     confidence: int
     listed_since: str
+    designation: Designation | None = Field(
+        None,
+        description="official-list hits only (null on the agency's own): the designation behind the listing, or "
+        "null when the list named nobody (OFAC's per-asset address files)",
+    )
 
 
 class AddressView(BaseModel):

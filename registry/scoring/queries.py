@@ -27,14 +27,10 @@ from registry.scoring.propagate import FloatArray, IntArray
 from registry.scoring.settings import ScoringSettings
 from registry.scoring.tables import AddressScore, ScoringRun
 from registry.scoring.valuation import configured_prices, unit_prices, unknown_unit_price
-from registry.transfers.tables import TransferRow
+from registry.transfers.tables import UNASSIGNED
 
 LEASE = "rescore"
 """Lease name (``registry.db.lease``): one rescoring at a time, whoever starts it."""
-
-
-def networks(conn: Connection) -> list[str]:
-    return [str(n) for n in conn.execute(select(TransferRow.network).distinct()).scalars()]  # type: ignore[call-overload]
 
 
 def transfer_stats(conn: Connection, after_id: int = 0, upto_id: int | None = None) -> tuple[int, int]:
@@ -368,8 +364,21 @@ def last_run(session: Session, *, done_only: bool = True) -> ScoringRun | None:
     return session.execute(q).scalars().first()
 
 
+_NETWORKS = text(
+    "SELECT n.network FROM (SELECT network FROM transfer_asset "
+    f"UNION SELECT network FROM transfer WHERE {UNASSIGNED}) n "
+    "WHERE EXISTS (SELECT 1 FROM transfer t WHERE t.network = n.network) ORDER BY n.network"
+)
+
+
 def family_networks(conn: Connection, family: str) -> list[str]:
-    return [n for n in networks(conn) if chain_family(n) == family]
+    """The family's networks that have transfers, as ``SELECT DISTINCT network FROM transfer`` would answer, without
+    reading the transfer table (every address view asks). Every transfer's network is in the asset dictionary
+    (``transfer_asset``, written before the transfers that use it) or, for a row written around the store's writer,
+    among the rows without ids (the partial index ``ix_transfer_unassigned``); a network whose transfers a reorg
+    deleted keeps its assets, so each candidate must still have a transfer (one probe of the ``(network, tx_id,
+    idx)`` key)."""
+    return [str(n) for (n,) in conn.execute(_NETWORKS) if chain_family(str(n)) == family]
 
 
 def listings_with_cases(session: Session, family: str, address: str) -> list[tuple[Listing, str | None, str | None]]:

@@ -48,7 +48,7 @@ def test_a_delisting_asked_in_the_console_takes_a_second_supervisor(
     assert r.status_code == 303
     page = app_client.get("/console/requests").text
     [request_id] = re.findall(r'data-request="(\d+)"', page)
-    assert "asking supervisor" in page and 'value="confirm"' not in page  # one's own request: cancel only
+    assert "Asking Supervisor" in page and 'value="confirm"' not in page  # one's own request: cancel only
     r = app_client.post(f"/console/requests/{request_id}", data={"csrf_token": csrf, "decision": "confirm"})
     assert r.status_code == 403 and _status(engine, listing["id"]) == "active"
 
@@ -82,7 +82,7 @@ def test_a_domain_submitted_in_the_console_is_decided_by_another_supervisor(app_
     csrf = signed_in(app_client, keys.create("supervisor", holder="Domain Supervisor"))
     page = app_client.get("/console/domains").text
     [domain_id] = re.findall(r'data-domain="(\d+)"', page)
-    assert "fast-obmen.kz" in page and "domain investigator" in page
+    assert "fast-obmen.kz" in page and "Domain Investigator" in page
     r = app_client.post(f"/console/domains/{domain_id}", data={"csrf_token": csrf, "decision": "approve"})
     assert r.status_code == 200
     assert "fast-obmen.kz" in app_client.get("/console/domains?status=active").text

@@ -222,7 +222,7 @@ def run_the_case(live_server: LiveServer, engine: Engine, keys: Keys, tmp_path: 
         words = " ".join(doc[i].get_textpage().get_text_range() for i in range(len(doc))).replace("\r\n", " ")
     finally:
         doc.close()
-    for expected in ("money_mule", "айгерим нурланова", "сауле ахметова", "Телефонное мошенничество", "4000 USDT"):
+    for expected in ("money_mule", "Айгерим Нурланова", "Сауле Ахметова", "Телефонное мошенничество", "4000 USDT"):
         assert expected in words, expected
 
     # 7. The path graph on the rendered page: the fraud wallet (a listed node, red) and the mop (this address, blue)
