@@ -81,6 +81,16 @@ def db_url(
     admin_engine.dispose()
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database on each backend, no migration run: data-migration tests take it to the revision before
+    theirs (``tests.registry.migration_db.migrate``), write old rows, then upgrade."""
+    from tests.registry.migration_db import scratch_database
+
+    with scratch_database(request.param, tmp_path) as url:
+        yield url
+
+
 @pytest.fixture(autouse=True)
 def _fresh_settings() -> Iterator[None]:
     """Tests that point REGISTRY_* variables elsewhere must not leak a cached Settings into the next test."""

@@ -3,25 +3,15 @@ normalised, makers are copied onto their rows, creators become members (both dat
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
-from tests.registry.migration_db import migrate, scratch_database
+from tests.registry.migration_db import migrate
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    with scratch_database(request.param, tmp_path) as url:
-        yield url
-
-
-def test_existing_data_is_carried_over(empty_url: str) -> None:
-    migrate(empty_url, "0006_merge")
-    engine = create_engine(empty_url, poolclass=NullPool)
+def test_existing_data_is_carried_over(empty_db_url: str) -> None:
+    migrate(empty_db_url, "0006_merge")
+    engine = create_engine(empty_db_url, poolclass=NullPool)
     now = "2026-01-01 00:00:00+00:00"
     with engine.begin() as c:
         c.execute(
@@ -47,7 +37,7 @@ def test_existing_data_is_carried_over(empty_url: str) -> None:
             ),
             {"t": now},
         )
-    migrate(empty_url, "heads")
+    migrate(empty_db_url, "heads")
     with engine.connect() as c:
         assert [h for (h,) in c.execute(text("SELECT holder FROM api_key ORDER BY id"))] == ["alice smith"] * 2
         assert c.execute(text("SELECT submitted_holder FROM listing")).scalar() == "alice smith"

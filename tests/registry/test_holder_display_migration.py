@@ -3,25 +3,15 @@ holder (the best there is), a key without a holder none; both databases."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
-from tests.registry.migration_db import migrate, scratch_database
+from tests.registry.migration_db import migrate
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    with scratch_database(request.param, tmp_path) as url:
-        yield url
-
-
-def test_existing_keys_get_their_holder_as_display_name(empty_url: str) -> None:
-    migrate(empty_url, "0017_address_ids")
-    engine = create_engine(empty_url, poolclass=NullPool)
+def test_existing_keys_get_their_holder_as_display_name(empty_db_url: str) -> None:
+    migrate(empty_db_url, "0017_address_ids")
+    engine = create_engine(empty_db_url, poolclass=NullPool)
     with engine.begin() as c:
         c.execute(
             text(
@@ -31,7 +21,7 @@ def test_existing_keys_get_their_holder_as_display_name(empty_url: str) -> None:
             ),
             {"t": "2026-01-01 00:00:00+00:00"},
         )
-    migrate(empty_url, "heads")
+    migrate(empty_db_url, "heads")
     with engine.connect() as c:
         rows = c.execute(text("SELECT id, holder, holder_display FROM api_key ORDER BY id")).all()
     assert [tuple(r) for r in rows] == [(1, "борис ким", "борис ким"), (2, None, None)]

@@ -4,11 +4,8 @@ around the writer (both databases)."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import NullPool
@@ -16,7 +13,7 @@ from sqlalchemy.pool import NullPool
 from chains.types import Transfer
 from registry.db.engine import make_engine, session_scope
 from registry.transfers import store
-from tests.registry.migration_db import migrate, scratch_database
+from tests.registry.migration_db import migrate
 from tests.scoring.factories import add_transfers, addr
 
 WHEN = datetime(2026, 1, 1, tzinfo=UTC)
@@ -121,15 +118,9 @@ def test_rows_written_around_the_writer_get_their_ids(engine: Engine) -> None:
     assert_consistent(engine)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def old_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    with scratch_database(request.param, tmp_path) as url:
-        yield url
-
-
-def test_migration_gives_stored_transfers_their_ids(old_url: str) -> None:
-    migrate(old_url, "0016_console")
-    raw = create_engine(old_url, poolclass=NullPool)
+def test_migration_gives_stored_transfers_their_ids(empty_db_url: str) -> None:
+    migrate(empty_db_url, "0016_console")
+    raw = create_engine(empty_db_url, poolclass=NullPool)
     rows = [
         ("eth", 1, addr(1), addr(2), "native"),
         ("eth", 2, addr(2), addr(3), USDT),
@@ -146,9 +137,9 @@ def test_migration_gives_stored_transfers_their_ids(old_url: str) -> None:
                 ),
                 {"n": network, "tx": f"0x{n:064x}", "t": "2026-01-01 00:00:00", "f": frm, "to": to, "a": asset},
             )
-    migrate(old_url, "heads")
+    migrate(empty_db_url, "heads")
     raw.dispose()
-    engine = make_engine(old_url)
+    engine = make_engine(empty_db_url)
     try:
         ids = dictionary(engine)
         assert sorted(ids) == sorted(
