@@ -12,10 +12,12 @@ import hmac
 import secrets
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TypeVar
 
+from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
@@ -29,6 +31,8 @@ from registry.db.engine import control_engine, read_only, session_scope
 from registry.errors import InvalidInput, NotFound, Unavailable
 
 KEY_PREFIX = "rk_"
+
+M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +140,21 @@ def display_names(session: Session, holders: Iterable[str | None]) -> dict[str, 
     wanted = set(norm.values())
     names = pick_display_names(wanted, queries.holder_displays(session, wanted))
     return {h: names[n] for h, n in norm.items()}
+
+
+def with_names(session: Session, rows: Sequence[object], model: type[M], names: Mapping[str, str]) -> list[M]:
+    """``rows`` as ``model`` with each person also by name: ``names`` maps a row's holder field to the model's
+    name field (``{"submitted_holder": "submitted_holder_name"}``); one query for every person on the page. A name
+    field of a row without that person stays ``None``."""
+    people = display_names(session, [getattr(r, f) for r in rows for f in names])
+    out = []
+    for r in rows:
+        x = model.model_validate(r)
+        for holder_field, name_field in names.items():
+            holder = getattr(r, holder_field)
+            setattr(x, name_field, people.get(holder, holder) if holder else None)
+        out.append(x)
+    return out
 
 
 def _now() -> datetime:

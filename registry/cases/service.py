@@ -17,7 +17,7 @@ from sqlmodel import Session, col
 
 from registry.audit.service import Actor, Change, record, record_many
 from registry.auth.persons import FourEyesViolation, check_holder, require_person, require_second_person
-from registry.auth.service import Principal, display_names
+from registry.auth.service import Principal, with_names
 from registry.auth.tables import Role
 from registry.cases import queries
 from registry.cases.checks import CheckedListing, check_listing
@@ -44,14 +44,12 @@ def listing_dict(listing: Listing) -> dict[str, Any]:
 
 def public_listings(session: Session, rows: Sequence[Listing]) -> list[ListingPublic]:
     """Listings as people read them: each person also by their name as written (one query for all of them)."""
-    names = display_names(session, [h for r in rows for h in (r.submitted_holder, r.decided_holder)])
-    out = []
-    for r in rows:
-        x = ListingPublic.model_validate(r)
-        x.submitted_holder_name = names.get(r.submitted_holder or "", r.submitted_holder)
-        x.decided_holder_name = names.get(r.decided_holder or "", r.decided_holder)
-        out.append(x)
-    return out
+    return with_names(
+        session,
+        rows,
+        ListingPublic,
+        {"submitted_holder": "submitted_holder_name", "decided_holder": "decided_holder_name"},
+    )
 
 
 def public_listing(session: Session, row: Listing) -> ListingPublic:
@@ -60,13 +58,7 @@ def public_listing(session: Session, row: Listing) -> ListingPublic:
 
 
 def public_members(session: Session, rows: Sequence[CaseMember]) -> list[CaseMemberPublic]:
-    names = display_names(session, [m.person for m in rows])
-    out = []
-    for m in rows:
-        x = CaseMemberPublic.model_validate(m)
-        x.person_name = names.get(m.person, m.person)
-        out.append(x)
-    return out
+    return with_names(session, rows, CaseMemberPublic, {"person": "person_name"})
 
 
 def create_case(session: Session, data: CaseCreate, who: Principal) -> Case:

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from registry.audit.service import record
 from registry.auth.persons import require_person, require_second_person
-from registry.auth.service import Principal, display_names
+from registry.auth.service import Principal, with_names
 from registry.db.transitions import add_unique, transition
 from registry.db.types import utcnow
 from registry.decisions.models import DecisionRequestPublic
@@ -38,14 +38,12 @@ def request_dict(r: DecisionRequest) -> dict[str, Any]:
 
 def public_requests(session: Session, rows: Sequence[DecisionRequest]) -> list[DecisionRequestPublic]:
     """Requests as people read them: each person also by their name as written (one query for all of them)."""
-    names = display_names(session, [h for r in rows for h in (r.requested_holder, r.decided_holder)])
-    out = []
-    for r in rows:
-        x = DecisionRequestPublic.model_validate(r)
-        x.requested_holder_name = names.get(r.requested_holder, r.requested_holder)
-        x.decided_holder_name = names.get(r.decided_holder or "", r.decided_holder)
-        out.append(x)
-    return out
+    return with_names(
+        session,
+        rows,
+        DecisionRequestPublic,
+        {"requested_holder": "requested_holder_name", "decided_holder": "decided_holder_name"},
+    )
 
 
 def public_request(session: Session, row: DecisionRequest) -> DecisionRequestPublic:
