@@ -31,6 +31,7 @@ KERNEL = (
     "registry.errors",
     "registry.types",
     "registry.feature",
+    "registry.pdf",
     "registry.db",
     "registry.http",
     "registry.auth",

@@ -54,6 +54,7 @@ from registry.investigations import service as investigations
 from registry.investigations.models import Trace
 from registry.investigations.units import amount as human_amount
 from registry.investigations.units import decimal_text, position
+from registry.pdf import Attachment, html_to_pdf
 from registry.scoring import explain
 from registry.scoring.models import AddressView, ExposureWithPaths, ListingRef, TxRef
 from registry.scoring.rescore import policy_from
@@ -507,7 +508,6 @@ def render_pdf(pack: Pack) -> bytes:
     """HTML from the Jinja2 template, PDF by WeasyPrint (DejaVu Sans: Latin and Cyrillic), the canonical content
     attached as ``evidence.json``."""
     import jinja2
-    from weasyprint import HTML, Attachment
 
     c = pack.content
     graph = graph_of(c)
@@ -526,11 +526,8 @@ def render_pdf(pack: Pack) -> bytes:
         short=graphs.short,
         attachment=ATTACHMENT,
     )
-    attachment = Attachment(
-        string=pack.canonical.decode(), name=ATTACHMENT, description="the content the sha256 covers"
-    )
-    pdf: bytes = HTML(string=html, base_url=str(TEMPLATES)).write_pdf(attachments=[attachment])
-    return pdf
+    attachment = Attachment(ATTACHMENT, pack.canonical.decode(), "the content the sha256 covers")
+    return html_to_pdf(html, base_url=TEMPLATES, attachments=[attachment])
 
 
 # --------------------------------------------------------------------------------------------------------- generate

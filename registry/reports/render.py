@@ -18,6 +18,7 @@ import orjson
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from registry.pdf import html_to_pdf
 from registry.reports import charts
 from registry.reports.i18n import Lang, Words
 from registry.reports.models import LISTING_EVENTS, Breakdown, Figures, Statistics, document
@@ -235,21 +236,8 @@ def to_html(stats: Statistics, lang: Lang, *, draft: bool = False) -> str:
 # --- PDF -----------------------------------------------------------------------------------------------------------
 
 
-def _local_only() -> Any:
-    """WeasyPrint may read the package's font and the inline charts, nothing from the network: the product never
-    needs the internet, and a report must not be able to make the server fetch a URL. A resource it cannot read
-    fails the rendering rather than leave a gap in the PDF."""
-    from weasyprint.urls import URLFetcher
-
-    return URLFetcher(allowed_protocols={"file", "data"}, fail_on_errors=True)
-
-
 def to_pdf(html: str, stats: Statistics, lang: Lang) -> bytes:
-    from weasyprint import HTML
-
-    pdf = HTML(string=html, url_fetcher=_local_only(), base_url=".").write_pdf()
-    assert pdf is not None
-    return bytes(pdf)
+    return html_to_pdf(html)
 
 
 # --- CSV -----------------------------------------------------------------------------------------------------------

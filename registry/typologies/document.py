@@ -15,6 +15,7 @@ from babel.numbers import format_decimal
 from jinja2 import Environment, PackageLoader
 from markupsafe import Markup
 
+from registry.pdf import html_to_pdf
 from registry.typologies import catalogue
 from registry.typologies.indicators import INDICATORS
 from registry.typologies.settings import TypologySettings
@@ -103,10 +104,7 @@ def html(settings: TypologySettings, lang: Lang, now: datetime | None = None) ->
 
 
 def pdf(settings: TypologySettings, lang: Lang, now: datetime | None = None) -> bytes:
-    from weasyprint import HTML  # imported on use: it loads pango and fonts, which nothing else needs
-
-    out: bytes = HTML(string=html(settings, lang, now)).write_pdf()
-    return out
+    return html_to_pdf(html(settings, lang, now))
 
 
 def _svg(body: str, width: int = 260, height: int = 90) -> str:
