@@ -80,7 +80,7 @@ def test_a_wallet_goes_from_an_investigators_csv_to_the_public_check(page: Page,
     assert page.url.endswith("/console/queue")
     row = page.locator(f"#queue tr:has-text('{mule}')")
     expect(row).to_contain_text("AFM-2026-00042")  # case number
-    expect(row).to_contain_text("aigerim sadykova")  # the submitter by name
+    expect(row).to_contain_text("Aigerim Sadykova")  # the submitter by name, as written
     expect(row).to_contain_text("card rented out")  # the evidence
     screenshot(page, "approval-queue")
     for x in _listings(console, mule, mule2):
