@@ -16,8 +16,10 @@ which the ``sqlite3`` module releases the GIL. Before, the writer built one para
 ``bench/screening.py`` the writer took 5.5 of the 21 us of process CPU an address cost. A separate writer process
 was measured too (rows sent through a pipe as JSON): the request path paid the serialisation the writer thread now
 pays outside it, and nothing else got faster (README "Benchmarks"). Single screenings (segments under
-``BULK_ROWS`` rows) go as before, ``executemany`` on SQLite and ``COPY`` on PostgreSQL: a statement per one-row
-document would cost more than the row.
+``BULK_ROWS`` rows) are not a document each (a statement per one-row document would cost more than the row): on
+SQLite all of a chunk's go as one document with every column in it, on PostgreSQL through ``COPY``. Not
+``executemany`` on SQLite: it gives the GIL up and takes it back around every row, and while the event loop is busy
+each retake waits out the interpreter's switch interval.
 
 What a crash (``kill -9``) loses is what the buffer holds plus the chunk being written. The writer used to send
 everything buffered as one ``executemany`` of up to 50,000 rows every interval, slower than a bank's batches arrive,
@@ -77,6 +79,12 @@ _BULK_SQLITE = (
     "json_extract(r.value, '$[1]'), json_extract(r.value, '$[2]'), json_extract(r.value, '$[3]'), "
     "json_extract(r.value, '$[4]') FROM json_each(?) AS r"
 )
+_ROWS_SQLITE = (
+    f"INSERT INTO screening_log ({', '.join(_COLUMNS)}) SELECT "
+    + ", ".join(f"json_extract(r.value, '$[{i}]')" for i in range(len(_COLUMNS)))
+    + " FROM json_each(?) AS r"
+)
+_COPY_POSTGRES = f"COPY screening_log ({', '.join(_COLUMNS)}) FROM STDIN"
 _BULK_POSTGRES = (
     f"INSERT INTO screening_log ({', '.join(_COLUMNS)}) SELECT %s, %s, %s, r->>0, r->>1, (r->>2)::integer, r->>3, "
     "r->>4 FROM jsonb_array_elements(%s::jsonb) AS r"
@@ -249,12 +257,6 @@ class ScreeningLogWriter:
             return "the screening log writer thread has stopped"
         return None
 
-    def _sql(self) -> str:
-        if self._postgres:
-            return f"COPY screening_log ({', '.join(_COLUMNS)}) FROM STDIN"
-        marks = ", ".join(["?"] * len(_COLUMNS))
-        return f"INSERT INTO screening_log ({', '.join(_COLUMNS)}) VALUES ({marks})"
-
     def _write(self, chunk: list[Segment]) -> None:
         small = [seg for seg in chunk if len(seg[3]) < self.BULK_ROWS]
         bulk = [seg for seg in chunk if len(seg[3]) >= self.BULK_ROWS]
@@ -263,7 +265,7 @@ class ScreeningLogWriter:
                 raw: Any = conn.connection.dbapi_connection  # psycopg's own connection: COPY is not in the DBAPI
                 with raw.cursor() as cur:
                     if small:
-                        with cur.copy(self._sql()) as copy:
+                        with cur.copy(_COPY_POSTGRES) as copy:
                             for at, key_id, version, rows in small:
                                 for r in rows:
                                     copy.write_row((at, key_id, version, *r))
@@ -283,7 +285,12 @@ class ScreeningLogWriter:
                 return text
 
             if small:
-                conn.exec_driver_sql(self._sql(), [(stamp(at), k, v, *r) for at, k, v, rows in small for r in rows])
+                # All the chunk's single screenings in one document, one statement: an ``executemany`` releases
+                # and retakes the GIL around every row's step, and while the event loop keeps the GIL busy each
+                # retake waits out the switch interval, so row by row the writer fell to ~1,500 rows/s under load
+                # and screenings were refused (503) for lag at a rate one worker otherwise answers.
+                rows_json = orjson.dumps([(stamp(at), k, v, *r) for at, k, v, rows in small for r in rows])
+                conn.exec_driver_sql(_ROWS_SQLITE, (rows_json.decode(),))
             if bulk:
                 conn.exec_driver_sql(
                     _BULK_SQLITE, [(stamp(at), k, v, orjson.dumps(rows).decode()) for at, k, v, rows in bulk]

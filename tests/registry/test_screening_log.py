@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -183,3 +184,31 @@ def test_the_writer_thread_writes_what_is_added_and_flushes_at_stop(sqlite_engin
     w.add((now, 3, "5", "evm", "0x" + "f" * 40, 0, "low", "allow"))
     w.stop()  # flushes what is left
     assert len(_logged(engine)) == 2_501 and w.depth == 0
+
+
+def test_single_screenings_are_written_while_another_thread_keeps_the_gil_busy(engine: Engine) -> None:
+    """The request path is an event loop that keeps the GIL busy. A writer that gives the GIL up around every row
+    (``executemany`` on SQLite) waits out the interpreter's switch interval at each retake: 20,000 single
+    screenings then took minutes to write, and under load the buffer's lag refused screenings (503)."""
+    w = _writer(engine)
+    for i in range(20_000):
+        w.add((AT, 1, "1", "evm", f"0x{i:040x}", 0, "low", "allow"))
+    stop = threading.Event()
+
+    def event_loop() -> None:
+        while not stop.is_set():
+            sum(range(1_000))
+
+    busy = threading.Thread(target=event_loop)
+    busy.start()
+    try:
+        started = time.monotonic()
+        assert w.flush() == 20_000
+        took = time.monotonic() - started
+    finally:
+        stop.set()
+        busy.join()
+    with engine.connect() as c:
+        assert c.execute(text("SELECT count(*) FROM screening_log")).scalar_one() == 20_000
+    assert took < 5.0, f"20,000 single screenings took {took:.1f} s to write beside a busy thread"
+    w.stop()

@@ -300,6 +300,8 @@ def test_readyz_answers_within_its_deadline_when_the_database_probe_hangs(
     finally:
         release.set()
     assert r.status_code == 503 and r.json()["checks"]["database"].startswith("no answer within"), r.text
-    assert READY_DEADLINE - 0.1 < dt < READY_DEADLINE + 0.5 and dt_again < READY_DEADLINE + 0.5, (dt, dt_again)
+    # The probe hangs 10 s; the answers come at the deadline (slack for a loaded 2-core machine, far below 10 s).
+    slack = 1.5
+    assert READY_DEADLINE - 0.1 < dt < READY_DEADLINE + slack and dt_again < READY_DEADLINE + slack, (dt, dt_again)
     assert again.status_code == 503
-    assert health.status_code == 200 and dt_health < 0.5
+    assert health.status_code == 200 and dt_health < slack
