@@ -30,6 +30,7 @@ from blocklist.models import (
 )
 from blocklist.register import listing, mapping
 from registry.auth.tables import Role
+from registry.decisions import service as decisions
 from registry.decisions.models import DecisionRequestPublic, RequestNote
 from registry.errors import InvalidInput
 from registry.http.deps import (
@@ -209,7 +210,7 @@ def reject_domain(domain_id: RowId, body: DomainReason, session: SessionDep, p: 
     summary="Ask to take an active domain out of the feed (a second supervisor confirms)",
 )
 def delist_domain(domain_id: RowId, body: DomainReason, session: SessionDep, p: SupervisorKey) -> DecisionRequestPublic:
-    return DecisionRequestPublic.model_validate(domains.request_delist(session, domain_id, p, body.reason))
+    return decisions.public_request(session, domains.request_delist(session, domain_id, p, body.reason))
 
 
 @router.post(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from registry.decisions import service as decisions
 from registry.decisions.models import DecisionRequestPublic, RequestNote
 from registry.entities import service
 from registry.entities.models import (
@@ -80,7 +81,7 @@ def request_licensed(
     """Ask to mark the entity a licensed service (taint stops at its addresses) or to withdraw the mark; it takes
     effect when a different supervisor confirms."""
     req = service.request_licensed(session, entity_id, body.licensed, body.licence_number, body.reason, who)
-    return DecisionRequestPublic.model_validate(req)
+    return decisions.public_request(session, req)
 
 
 @router.post(
@@ -105,7 +106,7 @@ def request_link(
 ) -> DecisionRequestPublic:
     """Ask to link an address to a licensed service; it takes effect when a different supervisor confirms."""
     req = service.request_link(session, entity_id, body.address, body.chain, body.reason, who)
-    return DecisionRequestPublic.model_validate(req)
+    return decisions.public_request(session, req)
 
 
 @router.post(

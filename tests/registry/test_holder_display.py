@@ -102,6 +102,15 @@ def test_people_read_names_as_written_and_four_eyes_still_compares_persons(
     assert (asked.json()["requested_holder"], asked.json()["requested_holder_name"]) == ("борис ким", "Борис Ким")
     [req] = app_client.get("/v1/requests", headers=sup).json()
     assert req["requested_holder_name"] == "Борис Ким"
+    # So does every other route that opens a request (an entity's licensed mark here).
+    entity = app_client.post("/v1/entities", json={"name": "Shadow OTC", "kind": "exchanger"}, headers=inv).json()
+    mark = app_client.post(
+        f"/v1/entities/{entity['id']}/licensed",
+        json={"licensed": True, "licence_number": "AFSA-A-LA-2024-0027", "reason": "register entry"},
+        headers=sup,
+    )
+    assert mark.status_code == 202, mark.text
+    assert mark.json()["requested_holder_name"] == "Борис Ким"
 
     # The console: the signed-in person, the case page, the queue, the requests, the audit log.
     signed_in(app_client, sup_key)
