@@ -81,6 +81,8 @@ class DomainPublic(BaseModel):
     submitted_holder: str | None = None  # the person who submitted it; null for the register job
     approved_by: str | None
     decided_holder: str | None = None  # the second person, who approved, rejected or delisted it
+    submitted_holder_name: str | None = None  # the same persons as written, for people to read (never compared)
+    decided_holder_name: str | None = None
     decision_reason: str | None
     created_at: datetime
     decided_at: datetime | None

@@ -7,7 +7,7 @@ change is durable, and the ISPs' next poll sees it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sqlmodel import Session, col
 
@@ -20,7 +20,7 @@ from blocklist.models import CheckResult, Composed, DomainCreate, DomainPublic, 
 from blocklist.tables import BlocklistDomain, DomainStatus
 from registry.audit.service import record
 from registry.auth.persons import require_second_person
-from registry.auth.service import Principal
+from registry.auth.service import Principal, display_names
 from registry.auth.tables import Role
 from registry.cases import queries as cases_queries
 from registry.cases.service import case_for
@@ -61,15 +61,21 @@ def _entities(session: Session, ids: set[int]) -> dict[int, EntityPublic]:
     }
 
 
-def _public(e: BlocklistDomain, entity: EntityPublic | None, lookalikes: Sequence[Lookalike] = ()) -> DomainPublic:
-    return DomainPublic.model_validate(
+def _public(
+    e: BlocklistDomain, entity: EntityPublic | None, names: Mapping[str, str], lookalikes: Sequence[Lookalike] = ()
+) -> DomainPublic:
+    """The entry with each person also by their name as written (``names``: ``auth.service.display_names``)."""
+    out = DomainPublic.model_validate(
         Composed(e, entity=entity, lookalikes=_lookalikes(lookalikes)), from_attributes=True
     )
+    out.submitted_holder_name = names.get(e.submitted_holder, e.submitted_holder) if e.submitted_holder else None
+    out.decided_holder_name = names.get(e.decided_holder, e.decided_holder) if e.decided_holder else None
+    return out
 
 
 def _public_one(session: Session, e: BlocklistDomain, lookalikes: Sequence[Lookalike] = ()) -> DomainPublic:
     entity = _entities(session, {e.entity_id} if e.entity_id else set()).get(e.entity_id or 0)
-    return _public(e, entity, lookalikes)
+    return _public(e, entity, display_names(session, [e.submitted_holder, e.decided_holder]), lookalikes)
 
 
 def submit(session: Session, case_id: int, body: DomainCreate, who: Principal) -> DomainPublic:
@@ -156,7 +162,8 @@ def list_domains(session: Session, status: str | None, after_id: int, limit: int
     cases = None if who.role == Role.supervisor else cases_queries.member_case_ids(session, who.holder or "")
     rows = queries.entries(session, status, after_id, limit, cases)
     entities = _entities(session, {e.entity_id for e in rows if e.entity_id is not None})
-    return [_public(e, entities.get(e.entity_id or 0)) for e in rows]
+    names = display_names(session, [h for e in rows for h in (e.submitted_holder, e.decided_holder)])
+    return [_public(e, entities.get(e.entity_id or 0), names) for e in rows]
 
 
 def _decide(

@@ -102,6 +102,19 @@ def test_people_read_names_as_written_and_four_eyes_still_compares_persons(
     assert (asked.json()["requested_holder"], asked.json()["requested_holder_name"]) == ("борис ким", "Борис Ким")
     [req] = app_client.get("/v1/requests", headers=sup).json()
     assert req["requested_holder_name"] == "Борис Ким"
+    # Exchanger domains name their persons the same way, one at a time and in the queue.
+    domain = app_client.post(
+        f"/v1/cases/{case['id']}/domains",
+        json={"domain": "obmen-usdt-almaty.com", "legal_basis": "Art. 218 CC"},
+        headers=inv,
+    )
+    assert domain.status_code == 201, domain.text
+    assert (domain.json()["submitted_holder"], domain.json()["submitted_holder_name"]) == ("alice smith", "Alice Smith")
+    judged = app_client.post(f"/v1/domains/{domain.json()['id']}/approve", json={}, headers=sup)
+    assert judged.status_code == 200, judged.text
+    assert judged.json()["decided_holder_name"] == "Борис Ким"
+    [listed] = [d for d in app_client.get("/v1/domains", headers=sup).json() if d["id"] == domain.json()["id"]]
+    assert (listed["submitted_holder_name"], listed["decided_holder_name"]) == ("Alice Smith", "Борис Ким")
     # So does every other route that opens a request (an entity's licensed mark here).
     entity = app_client.post("/v1/entities", json={"name": "Shadow OTC", "kind": "exchanger"}, headers=inv).json()
     mark = app_client.post(
