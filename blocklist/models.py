@@ -7,12 +7,14 @@ code in between, and one the public model lacks cannot leak. ``Composed`` adds w
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 # Defined with the entities (one schema each in the OpenAPI document), re-exported for the domains.
+from registry.auth.models import Named
 from registry.entities.models import EntityAddressPublic as EntityAddressPublic
 from registry.entities.models import EntityPublic as EntityPublic
 
@@ -65,7 +67,7 @@ class LookalikePublic(BaseModel):
     reason: str
 
 
-class DomainPublic(BaseModel):
+class DomainPublic(Named):
     """For investigators and supervisors (case readers) only."""
 
     model_config = ConfigDict(from_attributes=True)
@@ -83,6 +85,10 @@ class DomainPublic(BaseModel):
     decided_holder: str | None = None  # the second person, who approved, rejected or delisted it
     submitted_holder_name: str | None = None  # the same persons as written, for people to read (never compared)
     decided_holder_name: str | None = None
+    PERSONS: ClassVar[Mapping[str, str]] = {
+        "submitted_holder": "submitted_holder_name",
+        "decided_holder": "decided_holder_name",
+    }
     decision_reason: str | None
     created_at: datetime
     decided_at: datetime | None

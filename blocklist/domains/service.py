@@ -20,7 +20,7 @@ from blocklist.models import CheckResult, Composed, DomainCreate, DomainPublic, 
 from blocklist.tables import BlocklistDomain, DomainStatus
 from registry.audit.service import record
 from registry.auth.persons import require_second_person
-from registry.auth.service import Principal, display_names
+from registry.auth.service import Principal, display_names, named
 from registry.auth.tables import Role
 from registry.cases import queries as cases_queries
 from registry.cases.service import case_for
@@ -65,12 +65,8 @@ def _public(
     e: BlocklistDomain, entity: EntityPublic | None, names: Mapping[str, str], lookalikes: Sequence[Lookalike] = ()
 ) -> DomainPublic:
     """The entry with each person also by their name as written (``names``: ``auth.service.display_names``)."""
-    out = DomainPublic.model_validate(
-        Composed(e, entity=entity, lookalikes=_lookalikes(lookalikes)), from_attributes=True
-    )
-    out.submitted_holder_name = names.get(e.submitted_holder, e.submitted_holder) if e.submitted_holder else None
-    out.decided_holder_name = names.get(e.decided_holder, e.decided_holder) if e.decided_holder else None
-    return out
+    composed = Composed(e, entity=entity, lookalikes=_lookalikes(lookalikes))
+    return named(DomainPublic.model_validate(composed, from_attributes=True), names)
 
 
 def _public_one(session: Session, e: BlocklistDomain, lookalikes: Sequence[Lookalike] = ()) -> DomainPublic:

@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from registry.audit.service import Actor, record
 from registry.auth import queries
+from registry.auth.models import Named
 from registry.auth.persons import check_holder, display_holder, normalize_holder, pick_display_names
 from registry.auth.tables import ApiKey, ApiKeyPublic, Role
 from registry.db import state
@@ -32,7 +32,7 @@ from registry.errors import InvalidInput, NotFound, Unavailable
 
 KEY_PREFIX = "rk_"
 
-M = TypeVar("M", bound=BaseModel)
+M = TypeVar("M", bound=Named)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,19 +142,20 @@ def display_names(session: Session, holders: Iterable[str | None]) -> dict[str, 
     return {h: names[n] for h, n in norm.items()}
 
 
-def with_names(session: Session, rows: Sequence[object], model: type[M], names: Mapping[str, str]) -> list[M]:
-    """``rows`` as ``model`` with each person also by name: ``names`` maps a row's holder field to the model's
-    name field (``{"submitted_holder": "submitted_holder_name"}``); one query for every person on the page. A name
-    field of a row without that person stays ``None``."""
-    people = display_names(session, [getattr(r, f) for r in rows for f in names])
-    out = []
-    for r in rows:
-        x = model.model_validate(r)
-        for holder_field, name_field in names.items():
-            holder = getattr(r, holder_field)
-            setattr(x, name_field, people.get(holder, holder) if holder else None)
-        out.append(x)
-    return out
+def named(public: M, people: Mapping[str, str]) -> M:
+    """``public`` with each display-name field (``Named.PERSONS``) filled from its holder field, ``people`` being
+    ``display_names`` of them; a field without a person stays ``None``."""
+    for holder_field, name_field in public.PERSONS.items():
+        holder = getattr(public, holder_field)
+        setattr(public, name_field, people.get(holder, holder) if holder else None)
+    return public
+
+
+def with_names(session: Session, rows: Sequence[object], model: type[M]) -> list[M]:
+    """``rows`` as ``model``, each person also by name: one query for every person on the page."""
+    public = [model.model_validate(r) for r in rows]
+    people = display_names(session, [getattr(x, f) for x in public for f in model.PERSONS])
+    return [named(x, people) for x in public]
 
 
 def _now() -> datetime:

@@ -6,11 +6,13 @@ which has no field for case data at all.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import ClassVar, Literal, Self
+from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
+from registry.auth.models import Named
 from registry.types import AddressStr, ChainStr, HolderStr, OptionalReasonStr, ReasonStr
 
 
@@ -32,7 +34,7 @@ class ListingCreate(BaseModel):
     valid_until: datetime | None = Field(None, description="the listing stops counting after this instant")
 
 
-class ListingPublic(BaseModel):
+class ListingPublic(Named):
     """The investigator's view: everything, case reference and evidence included."""
 
     model_config = ConfigDict(from_attributes=True)
@@ -65,15 +67,10 @@ class ListingPublic(BaseModel):
     listed_since: datetime | None
     valid_until: datetime | None
 
-    NAMES: ClassVar[frozenset[str]] = frozenset({"submitted_holder_name", "decided_holder_name"})
-    """Display fields, filled by ``registry.cases.service.public_listings``: never in the audit log."""
-
-    @model_validator(mode="after")
-    def _names_default_to_holders(self) -> Self:
-        """Where nobody looked the names up, a person reads as their normalised holder (never a wrong person)."""
-        self.submitted_holder_name = self.submitted_holder_name or self.submitted_holder
-        self.decided_holder_name = self.decided_holder_name or self.decided_holder
-        return self
+    PERSONS: ClassVar[Mapping[str, str]] = {
+        "submitted_holder": "submitted_holder_name",
+        "decided_holder": "decided_holder_name",
+    }
 
 
 class CasePublic(BaseModel):
@@ -86,17 +83,14 @@ class CasePublic(BaseModel):
     created_at: datetime
 
 
-class CaseMemberPublic(BaseModel):
+class CaseMemberPublic(Named):
     model_config = ConfigDict(from_attributes=True)
     person: str = Field(description="the investigator, normalised (compare this one)")
     person_name: str | None = Field(None, description="the investigator's name as written (case kept), to show people")
     added_by: str
     added_at: datetime
 
-    @model_validator(mode="after")
-    def _name_defaults_to_person(self) -> Self:
-        self.person_name = self.person_name or self.person
-        return self
+    PERSONS: ClassVar[Mapping[str, str]] = {"person": "person_name"}
 
 
 class CaseMemberAdd(BaseModel):

@@ -38,18 +38,13 @@ def _now() -> datetime:
 def listing_dict(listing: Listing) -> dict[str, Any]:
     """A listing as the audit log records it (the display names are not part of it)."""
     return ListingPublic.model_validate(listing, from_attributes=True).model_dump(
-        mode="json", exclude=set(ListingPublic.NAMES)
+        mode="json", exclude=ListingPublic.name_fields()
     )
 
 
 def public_listings(session: Session, rows: Sequence[Listing]) -> list[ListingPublic]:
     """Listings as people read them: each person also by their name as written (one query for all of them)."""
-    return with_names(
-        session,
-        rows,
-        ListingPublic,
-        {"submitted_holder": "submitted_holder_name", "decided_holder": "decided_holder_name"},
-    )
+    return with_names(session, rows, ListingPublic)
 
 
 def public_listing(session: Session, row: Listing) -> ListingPublic:
@@ -58,7 +53,7 @@ def public_listing(session: Session, row: Listing) -> ListingPublic:
 
 
 def public_members(session: Session, rows: Sequence[CaseMember]) -> list[CaseMemberPublic]:
-    return with_names(session, rows, CaseMemberPublic, {"person": "person_name"})
+    return with_names(session, rows, CaseMemberPublic)
 
 
 def create_case(session: Session, data: CaseCreate, who: Principal) -> Case:
@@ -199,7 +194,7 @@ def add_listings(session: Session, case: Case, items: list[CheckedListing], who:
 
 
 def _public_dict(row: dict[str, Any]) -> dict[str, Any]:
-    return ListingPublic.model_validate(row).model_dump(mode="json", exclude=set(ListingPublic.NAMES))
+    return ListingPublic.model_validate(row).model_dump(mode="json", exclude=ListingPublic.name_fields())
 
 
 def submit_listing(session: Session, case_id: int, data: ListingCreate, who: Principal) -> Listing:

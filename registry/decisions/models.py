@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Self
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
+from registry.auth.models import Named
 from registry.types import NoteStr, ReasonStr
 
 
-class DecisionRequestPublic(BaseModel):
+class DecisionRequestPublic(Named):
     model_config = ConfigDict(from_attributes=True)
     id: int
     kind: str = Field(
@@ -34,13 +36,10 @@ class DecisionRequestPublic(BaseModel):
     decided_at: datetime | None
     decision_note: str | None
 
-    @model_validator(mode="after")
-    def _names_default_to_holders(self) -> Self:
-        """Where nobody looked the names up (``registry.decisions.service.public_requests`` does), a person reads
-        as their normalised holder."""
-        self.requested_holder_name = self.requested_holder_name or self.requested_holder
-        self.decided_holder_name = self.decided_holder_name or self.decided_holder
-        return self
+    PERSONS: ClassVar[Mapping[str, str]] = {
+        "requested_holder": "requested_holder_name",
+        "decided_holder": "decided_holder_name",
+    }
 
 
 class RequestNote(BaseModel):

@@ -38,12 +38,7 @@ def request_dict(r: DecisionRequest) -> dict[str, Any]:
 
 def public_requests(session: Session, rows: Sequence[DecisionRequest]) -> list[DecisionRequestPublic]:
     """Requests as people read them: each person also by their name as written (one query for all of them)."""
-    return with_names(
-        session,
-        rows,
-        DecisionRequestPublic,
-        {"requested_holder": "requested_holder_name", "decided_holder": "decided_holder_name"},
-    )
+    return with_names(session, rows, DecisionRequestPublic)
 
 
 def public_request(session: Session, row: DecisionRequest) -> DecisionRequestPublic:
