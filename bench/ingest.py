@@ -7,7 +7,7 @@ scheduled sync job builds them). Baselines measured in the same run, doing the s
   sync's batches one after another, as the sync fetches them;
 - storage: raw ``executemany`` of a plain INSERT (SQLite) and raw ``COPY`` (PostgreSQL, psycopg ``cursor.copy``) of
   the same rows into the same ``transfer`` table, batch for batch, against the product's write path
-  (``registry.sync.store.insert_transfers``).
+  (``registry.transfers.store.write_transfers``).
 PostgreSQL runs when ``REGISTRY_TEST_POSTGRES_URL`` (or ``BENCH_POSTGRES_URL``) names a server.
 ``BENCH_INGEST_BLOCKS`` changes the block count (default 5000; 500 with ``BENCH_QUICK=1``).
 """
@@ -156,11 +156,11 @@ def stored(engine: Engine) -> int:
 
 
 def ours(engine: Engine, parts: list[list[Transfer]]) -> float:
-    """The product's write path: ``store.insert_transfers`` inside a session transaction, batch for batch."""
+    """The product's write path: ``store.write_transfers`` inside a session transaction, batch for batch."""
     t = time.perf_counter()
     for b in parts:
         with session_scope(engine) as s:
-            store.insert_transfers(s, b)
+            store.write_transfers(s, b)
     return time.perf_counter() - t
 
 
@@ -361,7 +361,7 @@ def main() -> None:
         storage(
             "SQLite",
             "baseline: raw sqlite3 executemany of a plain INSERT of the same rows (tuples built beforehand); ours: "
-            "store.insert_transfers (Transfer -> row, INSERT … ON CONFLICT DO NOTHING) in a session",
+            "store.write_transfers (Transfer -> row, INSERT … ON CONFLICT DO NOTHING) in a session",
             lambda name: sqlite_db(tmp, f"{name}-{uuid.uuid4().hex}.sqlite3"),
             raw_sqlite,
             transfers,
@@ -374,7 +374,7 @@ def main() -> None:
             storage(
                 "PostgreSQL",
                 "baseline: raw psycopg cursor.copy (COPY … FROM STDIN) of the same rows (tuples built beforehand); "
-                "ours: store.insert_transfers (Transfer -> row, COPY under a savepoint) in a session",
+                "ours: store.write_transfers (Transfer -> row, COPY under a savepoint) in a session",
                 pg.fresh,
                 raw_copy,
                 transfers,

@@ -343,7 +343,7 @@ def end_to_end(url: str, engine_name: str = "sparse", incremental: bool = True) 
 
 
 def _sync_batch(engine: Any, count: int) -> int:
-    """A sync batch arriving: ``count`` new transfers among the same addresses, through ``store.insert_transfers``
+    """A sync batch arriving: ``count`` new transfers among the same addresses, through ``store.write_transfers``
     in one transaction with the counter bump, as ``registry.sync.blocks`` writes them."""
     from chains.types import Transfer
     from registry.db import state
@@ -358,7 +358,7 @@ def _sync_batch(engine: Any, count: int) -> int:
         for i, b in enumerate(np.rint(value * 1e6).tolist())
     ]
     with session_scope(engine) as s:
-        inserted = store.insert_transfers(s, batch)
+        inserted, _ = store.write_transfers(s, batch)
         state.bump(s, state.TRANSFERS)
     return inserted
 

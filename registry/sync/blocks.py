@@ -113,10 +113,7 @@ def sync_network(
                     following = min(stop, end + batch_blocks)
                     ahead = (end + 1, following, pool.submit(adapter.fetch_range, end + 1, following))
                 with session_scope(engine) as s:
-                    inserted = store.insert_transfers(s, batch.transfers)
-                    filled = 0
-                    if inserted < len(batch.transfers):  # rows a file import stored first may lack their time
-                        filled = store.fill_unknown_times(s, batch.transfers)
+                    inserted, filled = store.write_transfers(s, batch.transfers)  # dates rows a file left undated
                     if not explicit:
                         keep_from = max(0, min(end, safe) - reorg_window + 1)
                         recent = [(r.number, r.hash) for r in batch.blocks if r.number >= keep_from and r.hash]

@@ -33,8 +33,7 @@ class _Pending:
         """Write it in one transaction (one statement each for the transfers, the frontier and the cursors);
         returns how many transfers were new."""
         with session_scope(engine) as s:
-            inserted = store.insert_transfers(s, self.transfers)
-            filled = store.fill_unknown_times(s, self.transfers) if inserted < len(self.transfers) else 0
+            inserted, filled = store.write_transfers(s, self.transfers)
             queries.upsert_frontier(s, self.frontier)
             queries.mark_crawled(s, self.network, self.done)
             if inserted or filled:

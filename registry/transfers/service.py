@@ -1,7 +1,7 @@
 """Loading transfer files into the store: ``registry import transfers FILE…``.
 
 The readers (``files.py``) turn rows into ``Transfer`` records; this module streams them into the store in batches
-through the one writer sync uses (``store.insert_transfers``: ``COPY`` on PostgreSQL, ``executemany`` on SQLite,
+through the one writer sync uses (``store.write_transfers``: ``COPY`` on PostgreSQL, ``executemany`` on SQLite,
 idempotent on ``(network, tx_id, idx)``), bumps the transfers counter with each batch so that the rescoring job
 picks them up, and records each file in the audit log (its name, sha256 and counts).
 
@@ -15,7 +15,7 @@ row and imports nothing from a file with a bad row.
 **Unknown times.** A transfer whose file does not give its time is stored with ``chains.types.UNKNOWN_TIME`` (the
 column is NOT NULL); whatever shows times to people shows it as unknown. A later import that knows the time of a
 block (the same file with its ``blocks.csv``, a generic CSV with times, or a ``blocks.csv`` alone) fills in the
-stored unknown times of that block, as a later sync or crawl of it does (``store.fill_unknown_times``).
+stored unknown times of that block, as a later sync or crawl of it does (``store.write_transfers``).
 """
 
 from __future__ import annotations
@@ -372,8 +372,7 @@ def write_batch(engine: Engine, transfers: list[Transfer]) -> tuple[int, int]:
     if not transfers:
         return 0, 0
     with session_scope(engine) as s:
-        inserted = store.insert_transfers(s, transfers)
-        filled = store.fill_unknown_times(s, transfers) if inserted < len(transfers) else 0
+        inserted, filled = store.write_transfers(s, transfers)
         if inserted or filled:
             state.bump(s, state.TRANSFERS)
     return inserted, filled

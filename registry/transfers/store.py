@@ -103,12 +103,15 @@ def fill_times(session: Session, known: dict[tuple[str, int], datetime]) -> int:
     return max(0, int(result.rowcount or 0))
 
 
-def fill_unknown_times(session: Session, transfers: Sequence[Transfer]) -> int:
-    """After ``insert_transfers`` found some rows stored already: date those stored without a time (a file
-    imported without its ``blocks.csv``) from the times this batch knows, whichever path brings them (a later
-    import, the sync, the crawl). One statement per distinct block of the batch, each an index probe."""
+def write_transfers(session: Session, transfers: Sequence[Transfer]) -> tuple[int, int]:
+    """What sync, the crawl and file imports call: the rows in (``insert_transfers``) and, when some were stored
+    already, those stored without a time (a file imported without its ``blocks.csv``) dated from the times this
+    batch knows (one statement per distinct block, each an index probe). Returns (rows inserted, rows dated)."""
+    inserted = insert_transfers(session, transfers)
+    if inserted == len(transfers):
+        return inserted, 0
     known = {(t.network, t.block): t.time for t in transfers if t.block > 0 and not is_unknown_time(t.time)}
-    return fill_times(session, known)
+    return inserted, fill_times(session, known)
 
 
 def insert_transfers(session: Session, transfers: Sequence[Transfer]) -> int:
