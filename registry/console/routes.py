@@ -345,11 +345,10 @@ def domains_page(
     request: Request, user: CaseReader, session: SessionDep, status: str | None = Query(None, max_length=16)
 ) -> Response:
     chosen = status if status is not None else ("pending" if user.is_(Role.supervisor) else "")
-    listed = service.list_domains(session, user, chosen)
     return page(
         request,
         "domains.html",
-        {"domains": listed, "names": service.domain_names(session, listed), "status": chosen, "outcome": None},
+        {"domains": service.list_domains(session, user, chosen), "status": chosen, "outcome": None},
     )
 
 
@@ -360,11 +359,10 @@ def decide_domain(request: Request, user: Supervisor, form: Form, ctx: CtxDep, d
     )
     with session_scope(ctx.engine) as session:
         listed = service.list_domains(session, user, "pending")
-        names = service.domain_names(session, listed)
     return page(
         request,
         "domains.html",
-        {"domains": listed, "names": names, "status": "pending", "outcome": outcome},
+        {"domains": listed, "status": "pending", "outcome": outcome},
         status=outcome.status,
     )
 

@@ -8,7 +8,7 @@ each in its own transaction, each audited, each refused on its own when it is th
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
@@ -24,7 +24,7 @@ from blocklist.register import listing as register
 from chains.addresses import AddressError, normalize
 from registry.audit.tables import AuditEvent
 from registry.auth.persons import normalize_holder
-from registry.auth.service import display_names
+from registry.auth.service import display_names, with_names
 from registry.auth.tables import Role
 from registry.cases import queries as case_queries
 from registry.cases import service as cases
@@ -110,8 +110,6 @@ class CaseView:
     domains: list[DomainPublic]
     member: bool
     """The signed-in person is a member (may submit under the case)."""
-    names: dict[str, str] = field(default_factory=dict)
-    """The domains' persons by name as written (``domain_names``)."""
 
     @property
     def counts(self) -> dict[str, int]:
@@ -125,11 +123,8 @@ def case_view(session: Session, user: ConsoleUser, case_id: int) -> CaseView:
     case = cases.case_for(session, case_id, user.principal)
     members = cases.public_members(session, case_queries.members_of(session, case_id))
     listings = cases.public_listings(session, case_queries.listings_of_case(session, case_id))
-    entries = [
-        DomainPublic.model_validate(e, from_attributes=True)
-        for e in domain_queries.entries(session, None, 0, 1000, {case_id})
-        if e.case_id == case_id
-    ]
+    rows = [e for e in domain_queries.entries(session, None, 0, 1000, {case_id}) if e.case_id == case_id]
+    entries = with_names(session, rows, DomainPublic)
     holder = user.principal.holder
     return CaseView(
         case=CasePublic.model_validate(case),
@@ -137,13 +132,7 @@ def case_view(session: Session, user: ConsoleUser, case_id: int) -> CaseView:
         listings=listings,
         domains=entries,
         member=holder is not None and any(m.person == holder for m in members),
-        names=domain_names(session, entries),
     )
-
-
-def domain_names(session: Session, entries: Iterable[DomainPublic]) -> dict[str, str]:
-    """Who submitted and decided each domain entry, by name as written (the entries carry normalised holders)."""
-    return display_names(session, [h for e in entries for h in (e.submitted_holder, e.decided_holder)])
 
 
 def add_member(session: Session, user: ConsoleUser, case_id: int, holder: str) -> None:
